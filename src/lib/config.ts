@@ -1,0 +1,154 @@
+// The environment, read once into one typed object. A bad value stops the
+// process at start with the variable's name and what it expects.
+import path from 'node:path';
+import { z } from 'zod';
+import { CATALOG, QUEUE_NAMES, envName, type QueueName } from './catalog.js';
+
+export type StoreMode = 'redis' | 'postgres' | 'embedded';
+
+export interface QueueConfig {
+  name: QueueName;
+  concurrency: number;
+  processes: number;
+  maxMemoryMb: number;
+  maxJobs: number;
+  drainTimeoutMs: number;
+  rank: number;
+}
+
+export interface Config {
+  mode: StoreMode;
+  redisUrl?: string;
+  databaseUrl?: string;
+  dataDir: string;
+  embeddedPgPort: number;
+  /** Namespace for every key or table: the Redis key prefix, the PostgreSQL schema. */
+  prefix: string;
+  port: number;
+  metricsPort: number;
+  workerQueues: QueueName[];
+  queues: Record<QueueName, QueueConfig>;
+  jobs: {
+    attempts: number;
+    backoffMs: number;
+    timeoutMs: number;
+    keepCompleted: { count: number; ageSeconds: number };
+    keepFailed: { count: number; ageSeconds: number };
+    lockMs: number;
+    stalledIntervalMs: number;
+  };
+  shutdownTimeoutMs: number;
+  apiKeys: string[];
+  adminApiKeys: string[];
+  logLevel: string;
+  production: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const keyList = z.string().transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean));
+
+const base = z.object({
+  REDIS_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  JOBVISOR_DATA_DIR: z.string().min(1).default('./data'),
+  JOBVISOR_PREFIX: z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'lower-case letters, digits and _').default('jobvisor'),
+  EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  PORT: int(0, 65535).default(3000),
+  METRICS_PORT: int(0, 65535).default(9464),
+  WORKER_QUEUES: z.string().default('all'),
+  JOB_DEFAULT_ATTEMPTS: int(1, 100).default(3),
+  JOB_DEFAULT_BACKOFF_MS: int(0).default(2000),
+  JOB_DEFAULT_TIMEOUT_MS: int(1).default(600_000),
+  JOB_KEEP_COMPLETED_COUNT: int(0).default(1000),
+  JOB_KEEP_COMPLETED_AGE_S: int(0).default(24 * 3600),
+  JOB_KEEP_FAILED_COUNT: int(0).default(5000),
+  JOB_KEEP_FAILED_AGE_S: int(0).default(7 * 24 * 3600),
+  JOB_LOCK_MS: int(1000).default(30_000),
+  JOB_STALLED_INTERVAL_MS: int(500).default(30_000),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  API_KEYS: keyList.default([]),
+  ADMIN_API_KEYS: keyList.default([]),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.string().optional(),
+});
+
+function fail(variable: string, expected: string): never {
+  throw new ConfigError(`${variable}: expected ${expected}`);
+}
+
+function parseBase(env: NodeJS.ProcessEnv) {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = base.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    fail(String(issue.path[0]), issue.message);
+  }
+  return parsed.data;
+}
+
+function readQueueInt(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) fail(variable, `a whole number ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+function queueConfig(env: NodeJS.ProcessEnv, name: QueueName): QueueConfig {
+  const defaults = CATALOG[name];
+  const key = `QUEUE_${envName(name)}`;
+  return {
+    name,
+    concurrency: readQueueInt(env, `${key}_CONCURRENCY`, defaults.concurrency, 1),
+    processes: readQueueInt(env, `${key}_PROCESSES`, 1, 0),
+    maxMemoryMb: readQueueInt(env, `${key}_MAX_MEMORY_MB`, defaults.maxMemoryMb, 32),
+    maxJobs: readQueueInt(env, `${key}_MAX_JOBS`, 0, 0),
+    drainTimeoutMs: readQueueInt(env, `${key}_DRAIN_TIMEOUT_MS`, defaults.drainTimeoutMs, 0),
+    rank: defaults.rank,
+  };
+}
+
+function parseWorkerQueues(raw: string): QueueName[] {
+  if (raw.trim() === 'all') return [...QUEUE_NAMES];
+  const names = raw.split(',').map((q) => q.trim()).filter(Boolean);
+  for (const name of names) {
+    if (!QUEUE_NAMES.includes(name as QueueName)) fail('WORKER_QUEUES', `"all" or a list of ${QUEUE_NAMES.join(', ')}; got "${name}"`);
+  }
+  return names as QueueName[];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseBase(env);
+  const mode: StoreMode = e.REDIS_URL ? 'redis' : e.DATABASE_URL ? 'postgres' : 'embedded';
+  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, queueConfig(env, n)])) as Record<QueueName, QueueConfig>;
+  return {
+    mode,
+    redisUrl: e.REDIS_URL,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.JOBVISOR_DATA_DIR),
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    prefix: e.JOBVISOR_PREFIX,
+    port: e.PORT,
+    metricsPort: e.METRICS_PORT,
+    workerQueues: parseWorkerQueues(e.WORKER_QUEUES),
+    queues,
+    jobs: {
+      attempts: e.JOB_DEFAULT_ATTEMPTS,
+      backoffMs: e.JOB_DEFAULT_BACKOFF_MS,
+      timeoutMs: e.JOB_DEFAULT_TIMEOUT_MS,
+      keepCompleted: { count: e.JOB_KEEP_COMPLETED_COUNT, ageSeconds: e.JOB_KEEP_COMPLETED_AGE_S },
+      keepFailed: { count: e.JOB_KEEP_FAILED_COUNT, ageSeconds: e.JOB_KEEP_FAILED_AGE_S },
+      lockMs: e.JOB_LOCK_MS,
+      stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    apiKeys: e.API_KEYS,
+    adminApiKeys: e.ADMIN_API_KEYS,
+    logLevel: e.LOG_LEVEL,
+    production: e.NODE_ENV === 'production',
+  };
+}

@@ -1,0 +1,307 @@
+// The Store over BullMQ: one Queue per queue name, jobvisor's job view and
+// cancelled state on top, extras per backend. See types.ts for the contract.
+import { randomUUID } from 'node:crypto';
+import type { Job, JobsOptions, JobType, Queue } from 'bullmq';
+import { NotFoundError, StateConflictError, StoreUnavailableError } from '../errors.js';
+import { createQueue, type Engine } from './connection.js';
+import { BullConsumer } from './consumer.js';
+import type { Retention } from './extras.js';
+import { cancelledView, stateOf, timelineLine, toView, type RawJob } from './job-view.js';
+import type {
+  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, JobProcessor, JobState, JobView,
+  ListQuery, ProcessRecord, StateCounts, Store,
+} from './types.js';
+
+export interface JobDefaults {
+  attempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+  keepCompleted: Retention;
+  keepFailed: Retention;
+  lockMs: number;
+  stalledIntervalMs: number;
+}
+
+/** BullMQ's lists behind each of jobvisor's states. */
+const BULL_TYPES: Record<Exclude<JobState, 'cancelled'>, JobType[]> = {
+  waiting: ['prioritized', 'waiting', 'waiting-children'],
+  delayed: ['delayed'],
+  active: ['active'],
+  completed: ['completed'],
+  failed: ['failed'],
+};
+
+const CANCEL_WAIT_MS = 3000;
+const PROJECT_SCAN_CAP = 10_000;
+
+export class BullStore implements Store {
+  private readonly queues = new Map<string, Queue>();
+  private closed?: Promise<void>;
+
+  constructor(private readonly engine: Engine, private readonly defaults: JobDefaults) {}
+
+  get mode() {
+    return this.engine.mode;
+  }
+
+  private queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = createQueue(this.engine, name);
+      queue.on('error', () => {}); // surfaced by the failing call instead
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  private jobOptions(input: EnqueueInput, jobId: string): JobsOptions & { timeoutMs: number; projectId?: string } {
+    const delay = input.runAt ? Math.max(0, input.runAt.getTime() - Date.now()) : (input.delayMs ?? 0);
+    const backoff = input.backoff ?? { type: 'exponential', delayMs: this.defaults.backoffMs };
+    const { keepCompleted, keepFailed } = this.defaults;
+    return {
+      jobId,
+      priority: input.priority ?? 5,
+      ...(delay > 0 ? { delay } : {}),
+      attempts: input.attempts ?? this.defaults.attempts,
+      backoff: { type: backoff.type, delay: backoff.delayMs },
+      removeOnComplete: { count: keepCompleted.count, age: keepCompleted.ageSeconds },
+      removeOnFail: { count: keepFailed.count, age: keepFailed.ageSeconds },
+      ...(input.dedupKey ? { deduplication: { id: input.dedupKey } } : {}),
+      timeoutMs: input.timeoutMs ?? this.defaults.timeoutMs,
+      ...(input.projectId ? { projectId: input.projectId } : {}),
+    };
+  }
+
+  private view(queue: string, job: Job, state: JobState, logs: string[] = []): JobView {
+    return toView(queue, job as unknown as RawJob, state, logs, this.defaults.timeoutMs);
+  }
+
+  private async afterAdd(input: EnqueueInput, job: Job, jobId: string): Promise<EnqueueResult> {
+    if (job.id !== jobId) {
+      const existing = await this.get(input.queue, String(job.id));
+      if (existing) return { job: existing, created: false };
+    }
+    if (input.projectId) await this.engine.extras.indexProject(input.queue, input.projectId, jobId, job.timestamp);
+    const state = (job.opts.delay ?? 0) > 0 ? 'delayed' : 'waiting';
+    return { job: this.view(input.queue, job, state), created: true };
+  }
+
+  async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
+    const jobId = randomUUID();
+    const job = await this.queue(input.queue).add(input.name ?? 'default', input.data, this.jobOptions(input, jobId));
+    return this.afterAdd(input, job, jobId);
+  }
+
+  async enqueueBulk(inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
+    const byQueue = new Map<string, EnqueueInput[]>();
+    for (const input of inputs) byQueue.set(input.queue, [...(byQueue.get(input.queue) ?? []), input]);
+    const results = new Map<EnqueueInput, EnqueueResult>();
+    for (const [queue, group] of byQueue) {
+      const ids = group.map(() => randomUUID());
+      const jobs = await this.queue(queue).addBulk(
+        group.map((input, i) => ({ name: input.name ?? 'default', data: input.data, opts: this.jobOptions(input, ids[i]!) })));
+      for (const [i, job] of jobs.entries()) results.set(group[i]!, await this.afterAdd(group[i]!, job, ids[i]!));
+    }
+    return inputs.map((input) => results.get(input)!);
+  }
+
+  async get(queue: string, id: string): Promise<JobView | undefined> {
+    const bullQueue = this.queue(queue);
+    const job = await bullQueue.getJob(id);
+    if (!job) return this.engine.extras.getCancelled(queue, id);
+    const [bullState, { logs }] = await Promise.all([job.getState(), bullQueue.getJobLogs(id)]);
+    const cancelRequested = bullState === 'failed' && (await this.engine.extras.cancelRequested(queue, [id])).length > 0;
+    const state = stateOf(bullState, cancelRequested);
+    const view = this.view(queue, job, state, logs);
+    return state === 'cancelled' ? cancelledView(view, job.finishedOn ?? Date.now()) : view;
+  }
+
+  /** Up to `want` jobs of one state, newest first, as views without timeline. */
+  private async listState(queue: string, state: JobState, want: number): Promise<JobView[]> {
+    if (state === 'cancelled') return this.engine.extras.listCancelled(queue, 0, want);
+    const bullQueue = this.queue(queue);
+    const lists = await Promise.all(BULL_TYPES[state].map((type) => bullQueue.getJobs([type], 0, want - 1, false)));
+    let jobs = lists.flat().filter((j): j is Job => Boolean(j));
+    if (lists.filter((l) => l.length > 0).length > 1) jobs = jobs.sort((a, b) => b.timestamp - a.timestamp);
+    const cancelled = state === 'failed'
+      ? new Set(await this.engine.extras.cancelRequested(queue, jobs.map((j) => String(j.id))))
+      : new Set<string>();
+    return jobs.slice(0, want).map((job) => this.view(queue, job, cancelled.has(String(job.id)) ? 'cancelled' : state));
+  }
+
+  async list(query: ListQuery): Promise<JobView[]> {
+    const { queue, state, projectId, limit, offset } = query;
+    if (projectId) return this.listProject(query, projectId);
+    const want = offset + limit;
+    const states = state ? [state] : (['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as JobState[]);
+    const views = (await Promise.all(states.map((s) => this.listState(queue, s, want)))).flat();
+    if (states.length > 1) views.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return views.slice(offset, offset + limit).map((v) => ({ ...v, timeline: [] }));
+  }
+
+  private async listProject(query: ListQuery, projectId: string): Promise<JobView[]> {
+    const { queue, state, limit, offset } = query;
+    const matched: JobView[] = [];
+    const chunk = 100;
+    for (let scanned = 0; matched.length < offset + limit && scanned < PROJECT_SCAN_CAP; scanned += chunk) {
+      const ids = await this.engine.extras.listProject(queue, projectId, scanned, chunk);
+      const views = await Promise.all(ids.map((id) => this.get(queue, id)));
+      const gone = ids.filter((_, i) => !views[i]);
+      await this.engine.extras.unindexProject(queue, projectId, gone);
+      scanned -= gone.length;
+      matched.push(...views.filter((v): v is JobView => Boolean(v) && (!state || v!.state === state)));
+      if (ids.length < chunk) break;
+    }
+    return matched.slice(offset, offset + limit).map((v) => ({ ...v, timeline: [] }));
+  }
+
+  async cancel(queue: string, id: string): Promise<JobView> {
+    const job = await this.queue(queue).getJob(id);
+    if (!job) {
+      const archived = await this.engine.extras.getCancelled(queue, id);
+      if (archived) throw new StateConflictError('job is already cancelled', 'cancelled');
+      throw new NotFoundError(`no job ${id} in queue ${queue}`);
+    }
+    const state = await this.get(queue, id);
+    if (!state) throw new NotFoundError(`no job ${id} in queue ${queue}`);
+    if (state.state === 'completed' || state.state === 'failed' || state.state === 'cancelled') {
+      throw new StateConflictError(`job is already ${state.state}`, state.state);
+    }
+    if (state.state !== 'active' && (await this.removeBeforeRun(queue, job, state))) {
+      return (await this.engine.extras.getCancelled(queue, id))!;
+    }
+    // Active (or became active as we looked): the worker holding it sees the request and aborts it.
+    await this.engine.extras.requestCancel(queue, id);
+    return this.waitForCancelled(queue, id);
+  }
+
+  /** A job that has not started is archived as cancelled and removed, so no worker can take it. */
+  private async removeBeforeRun(queue: string, job: Job, view: JobView): Promise<boolean> {
+    const now = Date.now();
+    await this.engine.extras.archiveCancelled(cancelledView(view, now), this.defaults.keepFailed);
+    try {
+      await job.remove();
+      return true;
+    } catch {
+      // Locked: a worker took it between our read and the removal.
+      await this.engine.extras.deleteCancelled(queue, String(job.id));
+      return false;
+    }
+  }
+
+  private async waitForCancelled(queue: string, id: string): Promise<JobView> {
+    const deadline = Date.now() + CANCEL_WAIT_MS;
+    let view = await this.get(queue, id);
+    while (view && view.state === 'active' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      view = await this.get(queue, id);
+    }
+    if (!view) throw new NotFoundError(`no job ${id} in queue ${queue}`);
+    return view;
+  }
+
+  async retry(queue: string, id: string): Promise<JobView> {
+    const bullQueue = this.queue(queue);
+    const job = await bullQueue.getJob(id);
+    if (!job) return this.retryCancelled(queue, id);
+    const state = await job.getState();
+    if (state !== 'failed') throw new StateConflictError(`only a failed or cancelled job can be retried; this one is ${stateOf(state, false)}`, stateOf(state, false));
+    await this.engine.extras.clearCancel(queue, id);
+    await job.log(timelineLine('retrying', Date.now(), 'retried by hand'));
+    await job.retry('failed');
+    return (await this.get(queue, id))!;
+  }
+
+  private async retryCancelled(queue: string, id: string): Promise<JobView> {
+    const archived = await this.engine.extras.getCancelled(queue, id);
+    if (!archived) throw new NotFoundError(`no job ${id} in queue ${queue}`);
+    const input: EnqueueInput = {
+      queue, name: archived.name, data: archived.data, priority: archived.priority, attempts: archived.maxAttempts,
+      backoff: archived.backoff, timeoutMs: archived.timeoutMs,
+      ...(archived.dedupKey ? { dedupKey: archived.dedupKey } : {}),
+      ...(archived.projectId ? { projectId: archived.projectId } : {}),
+    };
+    const job = await this.queue(queue).add(archived.name, archived.data, this.jobOptions(input, id));
+    await this.engine.extras.deleteCancelled(queue, id);
+    await this.engine.extras.clearCancel(queue, id);
+    await job.log(timelineLine('retrying', Date.now(), 'retried by hand after cancel'));
+    return (await this.get(queue, String(job.id)))!;
+  }
+
+  async counts(queue: string): Promise<StateCounts> {
+    const [c, cancelled] = await Promise.all([
+      this.queue(queue).getJobCounts('waiting', 'prioritized', 'waiting-children', 'delayed', 'active', 'completed', 'failed'),
+      this.engine.extras.countCancelled(queue),
+    ]);
+    const n = (key: string) => c[key] ?? 0;
+    return {
+      waiting: n('waiting') + n('prioritized') + n('waiting-children'),
+      delayed: n('delayed'),
+      active: n('active'),
+      completed: n('completed'),
+      failed: n('failed'),
+      cancelled,
+    };
+  }
+
+  lastMinute(queue: string) {
+    return this.engine.extras.lastMinute(queue);
+  }
+
+  async pause(queue: string): Promise<void> {
+    await this.queue(queue).pause();
+  }
+
+  async resume(queue: string): Promise<void> {
+    await this.queue(queue).resume();
+  }
+
+  isPaused(queue: string): Promise<boolean> {
+    return this.queue(queue).isPaused();
+  }
+
+  heartbeat(record: ProcessRecord, ttlMs: number): Promise<void> {
+    return this.engine.extras.heartbeat(record, ttlMs);
+  }
+
+  removeProcess(id: string): Promise<void> {
+    return this.engine.extras.removeProcess(id);
+  }
+
+  listProcesses(): Promise<ProcessRecord[]> {
+    return this.engine.extras.listProcesses();
+  }
+
+  consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events: ConsumerEvents = {}): Consumer {
+    return new BullConsumer(this.engine, queue, this.queue(queue), processor, options, events, {
+      lockMs: this.defaults.lockMs,
+      stalledIntervalMs: this.defaults.stalledIntervalMs,
+      defaultTimeoutMs: this.defaults.timeoutMs,
+      keepCancelled: this.defaults.keepFailed,
+    });
+  }
+
+  async ping(timeoutMs = 1000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`store did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.engine.extras.ping(), timeout]);
+    } catch (error) {
+      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(`store unreachable: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): Promise<void> {
+    return (this.closed ??= this.closeAll());
+  }
+
+  private async closeAll(): Promise<void> {
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    await Promise.allSettled([this.engine.extras.close()]);
+    await Promise.allSettled([this.engine.close()]);
+  }
+}

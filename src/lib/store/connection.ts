@@ -1,0 +1,94 @@
+// Which backend, and how to reach it: the mode decides the BullMQ connection,
+// the backend factory (PostgreSQL only) and where the extras live.
+import { Redis } from 'ioredis';
+import { Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
+import type { Extras } from './extras.js';
+import { RedisExtras } from './extras-redis.js';
+import { PgExtras } from './extras-pg.js';
+import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+
+export interface EngineOptions {
+  mode: 'redis' | 'postgres' | 'embedded';
+  redisUrl?: string;
+  databaseUrl?: string;
+  dataDir?: string;
+  embeddedPgPort?: number;
+  /** Redis key prefix, or PostgreSQL schema. */
+  prefix: string;
+}
+
+interface QueueArgs {
+  opts: { connection: ConnectionOptions; prefix?: string };
+  factory?: typeof createPostgresBackend;
+}
+
+export interface Engine {
+  mode: EngineOptions['mode'];
+  /** Arguments for `new Queue(name, {...}, factory)` and friends. */
+  queueArgs(role: 'queue' | 'worker'): QueueArgs;
+  extras: Extras;
+  close(): Promise<void>;
+}
+
+// BullMQ types each class by its backend; jobvisor picks the backend at run
+// time, so the classes are built here, once, behind a cast.
+type QueueCtor = new (name: string, opts: object, factory?: unknown) => Queue;
+type WorkerCtor = new (name: string, processor: Processor, opts: object, factory?: unknown) => Worker;
+
+export function createQueue(engine: Engine, name: string): Queue {
+  const { opts, factory } = engine.queueArgs('queue');
+  return new (Queue as unknown as QueueCtor)(name, opts, factory);
+}
+
+export function createWorker(engine: Engine, name: string, processor: Processor, options: Omit<WorkerOptions, 'connection'>): Worker {
+  const { opts, factory } = engine.queueArgs('worker');
+  return new (Worker as unknown as WorkerCtor)(name, processor, { ...options, ...opts }, factory);
+}
+
+function redisEngine(url: string, prefix: string): Engine {
+  // Queues share one connection; each Worker makes its own blocking one from the options.
+  const shared = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  shared.on('error', () => {});
+  const extrasClient = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  extrasClient.on('error', () => {});
+  const workerConnection = { url, maxRetriesPerRequest: null } as unknown as ConnectionOptions;
+  return {
+    mode: 'redis',
+    queueArgs: (role) => ({ opts: { connection: role === 'queue' ? shared : workerConnection, prefix } }),
+    extras: new RedisExtras(extrasClient, prefix),
+    close: async () => {
+      await shared.quit().catch(() => shared.disconnect());
+    },
+  };
+}
+
+function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, server?: EmbeddedServer): Engine {
+  const connection = { connectionString, schema, migrate: true, max: 3 } as unknown as ConnectionOptions;
+  return {
+    mode,
+    queueArgs: () => ({ opts: { connection }, factory: createPostgresBackend }),
+    extras: PgExtras.create(connectionString, schema),
+    close: async () => {
+      await server?.stop();
+    },
+  };
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`store: ${what} is required in this mode`);
+  return value;
+}
+
+export async function openEngine(options: EngineOptions, log?: (line: string) => void): Promise<Engine> {
+  switch (options.mode) {
+    case 'redis':
+      return redisEngine(required(options.redisUrl, 'redisUrl'), options.prefix);
+    case 'postgres':
+      return postgresEngine('postgres', required(options.databaseUrl, 'databaseUrl'), options.prefix);
+    case 'embedded': {
+      const server = await ensureEmbeddedPostgres(
+        required(options.dataDir, 'dataDir'), required(options.embeddedPgPort, 'embeddedPgPort'), log);
+      return postgresEngine('embedded', server.connectionString, options.prefix, server);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+// What BullMQ does not keep for us, kept per backend: the process registry,
+// cancellation (requests to running jobs, and the record of cancelled jobs,
+// which BullMQ has no state for) and the project index.
+import type { JobView, ProcessRecord } from './types.js';
+
+export const BUCKET_MS = 5000;
+export const BUCKETS_PER_MINUTE = 12;
+
+export interface Retention {
+  count: number;
+  ageSeconds: number;
+}
+
+export interface Extras {
+  heartbeat(record: ProcessRecord, ttlMs: number): Promise<void>;
+  removeProcess(id: string): Promise<void>;
+  listProcesses(): Promise<ProcessRecord[]>;
+
+  requestCancel(queue: string, id: string): Promise<void>;
+  /** Which of these job ids have a cancel request pending. */
+  cancelRequested(queue: string, ids: string[]): Promise<string[]>;
+  clearCancel(queue: string, id: string): Promise<void>;
+
+  archiveCancelled(view: JobView, retention: Retention): Promise<void>;
+  getCancelled(queue: string, id: string): Promise<JobView | undefined>;
+  /** Newest first. */
+  listCancelled(queue: string, offset: number, limit: number): Promise<JobView[]>;
+  countCancelled(queue: string): Promise<number>;
+  deleteCancelled(queue: string, id: string): Promise<void>;
+
+  indexProject(queue: string, projectId: string, id: string, createdAt: number): Promise<void>;
+  /** Job ids of a project, newest first. */
+  listProject(queue: string, projectId: string, offset: number, limit: number): Promise<string[]>;
+  unindexProject(queue: string, projectId: string, ids: string[]): Promise<void>;
+
+  /** Count finished jobs into 5-second buckets; the consumer flushes once a second. */
+  addThroughput(queue: string, completed: number, failed: number): Promise<void>;
+  /** Jobs finished in the last 60 seconds (12 buckets). */
+  lastMinute(queue: string): Promise<{ completed: number; failed: number }>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,16 @@
+// The only way into the job engine. Nothing outside this folder imports
+// bullmq, ioredis or pg.
+import type { Config } from '../config.js';
+import { BullStore } from './bullmq-store.js';
+import { openEngine } from './connection.js';
+import type { Store } from './types.js';
+
+export * from './types.js';
+export { userLogLines } from './job-view.js';
+
+export type StoreConfig = Pick<Config, 'mode' | 'prefix' | 'jobs'> & Partial<Pick<Config, 'redisUrl' | 'databaseUrl' | 'dataDir' | 'embeddedPgPort'>>;
+
+export async function openStore(config: StoreConfig, log?: (line: string) => void): Promise<Store> {
+  const engine = await openEngine(config, log);
+  return new BullStore(engine, config.jobs);
+}

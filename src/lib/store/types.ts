@@ -1,0 +1,162 @@
+// The store contract: everything the api, the supervisor and the worker runtime
+// may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
+// proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
+//
+// Deliberately not in the contract: flows, job schedulers and rate limits
+// (reached through BullMQ's own API by the code that needs them), arbitrary job
+// updates, and moving jobs between queues.
+
+export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
+export const JOB_STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
+
+export type TimelineEvent =
+  | 'created' | 'delayed' | 'active' | 'progress' | 'retrying' | 'stalled' | 'completed' | 'failed' | 'cancelled';
+
+export interface TimelineEntry {
+  at: string;
+  event: TimelineEvent;
+  detail?: string;
+}
+
+export type Progress = number | { current: number; total: number; message?: string };
+
+export interface BackoffSpec {
+  type: 'exponential' | 'fixed';
+  delayMs: number;
+}
+
+export interface JobView {
+  id: string;
+  queue: string;
+  name: string;
+  state: JobState;
+  priority: number;
+  progress: Progress;
+  data: unknown;
+  attempts: number;
+  maxAttempts: number;
+  backoff: BackoffSpec;
+  timeoutMs: number;
+  dedupKey: string | null;
+  projectId: string | null;
+  result: unknown;
+  error: { message: string; stack?: string } | null;
+  createdAt: string;
+  runAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  timeline: TimelineEntry[];
+}
+
+export interface EnqueueInput {
+  queue: string;
+  name?: string;
+  data: unknown;
+  /** 1 highest … 10 lowest; default 5. */
+  priority?: number;
+  delayMs?: number;
+  runAt?: Date;
+  attempts?: number;
+  backoff?: BackoffSpec;
+  timeoutMs?: number;
+  dedupKey?: string;
+  projectId?: string;
+}
+
+export interface EnqueueResult {
+  job: JobView;
+  /** false when a job with the same dedupKey was waiting, delayed or active, and is returned instead. */
+  created: boolean;
+}
+
+export interface ListQuery {
+  queue: string;
+  state?: JobState;
+  projectId?: string;
+  limit: number;
+  offset: number;
+}
+
+export type StateCounts = Record<JobState, number>;
+
+/** One worker process as the whole cluster sees it, refreshed by its heartbeat. */
+export interface ProcessRecord {
+  id: string;
+  host: string;
+  pid: number;
+  queue: string;
+  state: 'starting' | 'running' | 'draining';
+  rss: number;
+  heapUsed: number;
+  active: number;
+  processed: number;
+  failed: number;
+  startedAt: number;
+  restarts?: Record<string, number>;
+  crashLooping?: boolean;
+}
+
+/** A job as a worker sees it while running it. */
+export interface ActiveJob {
+  id: string;
+  queue: string;
+  name: string;
+  data: unknown;
+  /** 1 for the first attempt. */
+  attempt: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  enqueuedAt: number;
+  progress(value: Progress): Promise<void>;
+  log(line: string): Promise<void>;
+}
+
+/** Runs one job; the signal fires when the job is cancelled or the worker is forced down. */
+export type JobProcessor = (job: ActiveJob, signal: AbortSignal) => Promise<unknown>;
+
+export interface ConsumeOptions {
+  concurrency: number;
+}
+
+export interface ConsumerEvents {
+  completed?: (job: ActiveJob, result: unknown) => void;
+  failed?: (job: ActiveJob, error: Error, final: boolean) => void;
+}
+
+/** A running fetch loop over one queue, inside one worker process. */
+export interface Consumer {
+  readonly activeCount: number;
+  /** Stop fetching, let active jobs finish, then release the connection. Idempotent. */
+  drain(): Promise<void>;
+  /** Stop now; active jobs are left to stalled recovery. Idempotent. */
+  close(): Promise<void>;
+  /** Whether fetching is held (host memory pressure); active jobs go on. */
+  hold(held: boolean): void;
+}
+
+export interface Store {
+  readonly mode: 'redis' | 'postgres' | 'embedded';
+  enqueue(input: EnqueueInput): Promise<EnqueueResult>;
+  enqueueBulk(inputs: EnqueueInput[]): Promise<EnqueueResult[]>;
+  get(queue: string, id: string): Promise<JobView | undefined>;
+  /** Newest first. */
+  list(query: ListQuery): Promise<JobView[]>;
+  /** Waiting or delayed: becomes cancelled at once. Active: its signal fires and it ends cancelled. */
+  cancel(queue: string, id: string): Promise<JobView>;
+  /** A failed or cancelled job goes back to waiting. */
+  retry(queue: string, id: string): Promise<JobView>;
+  counts(queue: string): Promise<StateCounts>;
+  /** Jobs completed and failed in the last minute. */
+  lastMinute(queue: string): Promise<{ completed: number; failed: number }>;
+  pause(queue: string): Promise<void>;
+  resume(queue: string): Promise<void>;
+  isPaused(queue: string): Promise<boolean>;
+  heartbeat(record: ProcessRecord, ttlMs: number): Promise<void>;
+  removeProcess(id: string): Promise<void>;
+  listProcesses(): Promise<ProcessRecord[]>;
+  consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events?: ConsumerEvents): Consumer;
+  /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
+  ping(timeoutMs?: number): Promise<void>;
+  /** Idempotent; runs every cleanup step even if one fails. */
+  close(): Promise<void>;
+}

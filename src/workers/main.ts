@@ -1,0 +1,70 @@
+// Entry of one worker process: `node dist/workers/main.js <queue>`, forked by
+// the supervisor or run by hand (`npm run worker -- video`). Signal and IPC
+// handlers only record what was asked; the loop below acts on it.
+import { envName, isQueueName } from '../lib/catalog.js';
+import { ConfigError, loadConfig } from '../lib/config.js';
+import { createLogger } from '../lib/logger.js';
+import { isSupervisorMessage, type WorkerMessage } from '../lib/messages.js';
+import { openStore } from '../lib/store/index.js';
+import { loadHandler } from './registry.js';
+import { startRuntime } from './runtime.js';
+
+type Request = 'drain' | 'force';
+
+async function main(): Promise<number> {
+  const queue = process.argv[2];
+  if (!queue) throw new ConfigError('usage: worker <queue>');
+  const config = loadConfig();
+  const logger = createLogger(`worker:${queue}`, config.logLevel);
+  const handler = await loadHandler(queue, process.env.JOBVISOR_HANDLER_MODULE);
+  const store = await openStore(config, (line) => logger.warn({ queue }, line));
+  const concurrency = isQueueName(queue)
+    ? config.queues[queue].concurrency
+    : Number(process.env[`QUEUE_${envName(queue)}_CONCURRENCY`] ?? 1);
+  const send = process.send ? (message: WorkerMessage) => void process.send?.(message) : undefined;
+  const runtime = startRuntime({ store, queue, handler, concurrency, logger, send });
+
+  let requested: Request | undefined;
+  let wake: () => void = () => {};
+  const request = (what: Request) => {
+    requested = requested === 'drain' && what === 'force' ? 'force' : (requested ?? what);
+    wake();
+  };
+  let signals = 0;
+  const onSignal = () => request(++signals > 1 ? 'force' : 'drain');
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('disconnect', () => request('drain')); // the supervisor is gone: finish up and leave
+  process.on('message', (message) => {
+    if (!isSupervisorMessage(message)) return;
+    if (message.type === 'drain') request('drain');
+    else runtime.hold(message.held);
+  });
+  send?.({ type: 'ready' });
+  logger.info({ queue, concurrency, mode: store.mode }, 'worker started');
+
+  while (!requested) await new Promise<void>((resolve) => (wake = resolve));
+  logger.info({ queue, active: runtime.stats.active }, 'draining');
+  const drained = runtime.drain();
+  while ((requested as Request) !== 'force') {
+    const done = await Promise.race([drained.then(() => true), new Promise<false>((resolve) => (wake = () => resolve(false)))]);
+    if (done) break;
+  }
+  if (requested === 'force') {
+    // Leave at once: BullMQ's stalled check hands the active jobs to another worker.
+    logger.warn({ queue, active: runtime.stats.active }, 'forced stop; active jobs will be recovered as stalled');
+    return 1;
+  }
+  await store.close();
+  logger.info({ queue, processed: runtime.stats.processed }, 'worker stopped');
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    const message = error instanceof ConfigError ? error.message : (error.stack ?? error.message);
+    process.stderr.write(`worker failed to start: ${message}\n`);
+    process.exit(error instanceof ConfigError ? 78 : 1);
+  },
+);

@@ -1,0 +1,12 @@
+import { describeStore, type ModeHarness } from './describe-store.js';
+import { DATABASE_URL, dropPgSchema, postgresAnswers, requireService, uniqueName } from '../helpers/services.js';
+
+const schema = uniqueName('jvt_');
+const harness: ModeHarness = {
+  require: (ctx) => requireService(ctx, `PostgreSQL at ${DATABASE_URL}`, () => postgresAnswers()),
+  config: (jobs) => ({ mode: 'postgres', databaseUrl: DATABASE_URL, prefix: schema, jobs: jobs as never }),
+  workerEnv: () => ({ REDIS_URL: '', DATABASE_URL, JOBVISOR_PREFIX: schema }),
+  cleanup: () => dropPgSchema(schema),
+};
+
+describeStore('postgres', harness);

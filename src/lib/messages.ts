@@ -17,7 +17,14 @@ export interface ReadyMessage {
   type: 'ready';
 }
 
-export type WorkerMessage = HeartbeatMessage | ReadyMessage;
+/** The worker's prom-client registry as JSON, answering a MetricsRequest. */
+export interface MetricsResponse {
+  type: 'metrics';
+  requestId: number;
+  metrics: unknown[];
+}
+
+export type WorkerMessage = HeartbeatMessage | ReadyMessage | MetricsResponse;
 
 /** Stop fetching, finish active jobs, exit 0. */
 export interface DrainMessage {
@@ -30,14 +37,28 @@ export interface HoldMessage {
   held: boolean;
 }
 
-export type SupervisorMessage = DrainMessage | HoldMessage;
+/** Ask for `registry.getMetricsAsJSON()`; the supervisor aggregates every worker's answer. */
+export interface MetricsRequest {
+  type: 'metrics';
+  requestId: number;
+}
+
+/** What the supervisor knows of this worker's queue, for the worker to publish in its registry record. */
+export interface SupervisorStateMessage {
+  type: 'state';
+  supervisor: string;
+  restarts: Record<string, number>;
+  crashLooping: boolean;
+}
+
+export type SupervisorMessage = DrainMessage | HoldMessage | MetricsRequest | SupervisorStateMessage;
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   const type = (value as { type?: unknown } | null)?.type;
-  return type === 'heartbeat' || type === 'ready';
+  return type === 'heartbeat' || type === 'ready' || type === 'metrics';
 }
 
 export function isSupervisorMessage(value: unknown): value is SupervisorMessage {
   const type = (value as { type?: unknown } | null)?.type;
-  return type === 'drain' || type === 'hold';
+  return type === 'drain' || type === 'hold' || type === 'metrics' || type === 'state';
 }

@@ -12,6 +12,7 @@ import { startRuntime } from './runtime.js';
 type Request = 'drain' | 'force';
 
 async function main(): Promise<number> {
+  const forked = typeof process.send === 'function';
   const queue = process.argv[2];
   if (!queue) throw new ConfigError('usage: worker <queue>');
   const config = loadConfig();
@@ -37,9 +38,17 @@ async function main(): Promise<number> {
   process.on('disconnect', () => request('drain')); // the supervisor is gone: finish up and leave
   process.on('message', (message) => {
     if (!isSupervisorMessage(message)) return;
-    if (message.type === 'drain') request('drain');
-    else runtime.hold(message.held);
+    switch (message.type) {
+      case 'drain': return request('drain');
+      case 'hold': return runtime.hold(message.held);
+      case 'state': return runtime.annotate({ supervisor: message.supervisor, restarts: message.restarts, crashLooping: message.crashLooping });
+      case 'metrics':
+        return void runtime.metrics.registry.getMetricsAsJSON().then(
+          (metrics) => send?.({ type: 'metrics', requestId: message.requestId, metrics }), () => {});
+    }
   });
+  // The supervisor may have died while this process was still starting, before the listener above existed.
+  if (forked && !process.connected) request('drain');
   send?.({ type: 'ready' });
   logger.info({ queue, concurrency, mode: store.mode }, 'worker started');
 

@@ -35,6 +35,8 @@ export interface Runtime {
   readonly stats: RuntimeStats;
   readonly metrics: WorkerMetrics;
   hold(held: boolean): void;
+  /** Fields the supervisor owns (its restart counts, crash-loop mark), published with the next heartbeat. */
+  annotate(fields: Pick<ProcessRecord, 'supervisor' | 'restarts' | 'crashLooping'>): void;
   /** Stop fetching, finish active jobs, leave the registry. Idempotent. */
   drain(): Promise<void>;
   /** Stop now; active jobs are left to stalled recovery. Idempotent. */
@@ -159,6 +161,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     stats,
     metrics,
     hold: (held) => consumer.hold(held),
+    annotate: (fields) => void Object.assign(record, fields),
     drain: () => (stopping ??= stop('drain')),
     close: () => (stopping ??= stop('close')),
   };

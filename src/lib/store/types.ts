@@ -92,6 +92,15 @@ export interface ProcessRecord {
   processed: number;
   failed: number;
   startedAt: number;
+  /**
+   * Set by the supervisor that forked this worker (`host:pid`), with that
+   * supervisor's restart counts for this queue since it started (by reason) and
+   * whether it marks the queue crash-looping. Every live worker of a queue under
+   * one supervisor repeats the same cumulative counts, so a queue's restarts are
+   * summed over distinct `supervisor` values (take one record each), never over
+   * records; recycled workers still count because the supervisor outlives them.
+   */
+  supervisor?: string;
   restarts?: Record<string, number>;
   crashLooping?: boolean;
 }

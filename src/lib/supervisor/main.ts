@@ -1,0 +1,42 @@
+// Entry of the supervisor process (workers/index.js, `npm run supervisor`, pm2's
+// `workers` app). It owns the store connection (and so the embedded PostgreSQL,
+// started before any worker is forked), the metrics port and the signals.
+import { ConfigError, loadConfig } from '../config.js';
+import { pino } from 'pino';
+import { openStore } from '../store/index.js';
+import { readHostMemory } from './memory.js';
+import { startMetricsServer } from './metrics-server.js';
+import { loadPolicy } from './settings.js';
+import { Supervisor } from './supervisor.js';
+
+async function main(): Promise<number> {
+  const config = loadConfig();
+  const policy = loadPolicy();
+  // `pid` in a supervisor line names the worker it is about; the supervisor's own is `supervisorPid`.
+  const logger = pino({ level: config.logLevel, base: { role: 'supervisor', supervisorPid: process.pid } });
+  const store = await openStore(config, (line) => logger.warn(line));
+  const supervisor = new Supervisor({ config, policy, logger, store, readMemory: readHostMemory });
+
+  // Signal handlers only record; the loop in supervisor.run() acts. A second SIGINT forces.
+  let interrupts = 0;
+  process.on('SIGTERM', () => supervisor.requestStop());
+  process.on('SIGINT', () => supervisor.requestStop(++interrupts > 1));
+
+  const metrics = await startMetricsServer(config.metricsPort, () => supervisor.metricsExposition());
+  logger.info({ metricsPort: metrics.port }, 'metrics listening');
+  try {
+    return await supervisor.run();
+  } finally {
+    await metrics.close().catch(() => {});
+    await store.close().catch(() => {});
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    const message = error instanceof ConfigError ? error.message : (error.stack ?? error.message);
+    process.stderr.write(`supervisor failed to start: ${message}\n`);
+    process.exit(error instanceof ConfigError ? 78 : 1);
+  },
+);

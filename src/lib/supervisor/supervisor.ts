@@ -146,7 +146,7 @@ export class Supervisor {
   private checkHealth(now: number): void {
     for (const [name, queue] of this.queues) {
       const healthy = queue.crashesSinceHealthy > 0 && this.workers.some((w) => w.queue === name && w.ready && w.state === 'running'
-        && isHealthy(w.forkedAt, queue.lastCrashAt, now, this.options.policy.healthyUptimeMs));
+        && isHealthy(w.readyAt ?? now, queue.lastCrashAt, now, this.options.policy.healthyUptimeMs));
       if (healthy) {
         queue.crashesSinceHealthy = 0;
         queue.crashTimes = [];

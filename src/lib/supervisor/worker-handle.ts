@@ -35,6 +35,7 @@ export class WorkerHandle {
   readonly child: ChildProcess;
   state: WorkerState = 'starting';
   ready = false;
+  readyAt?: number;
   lastHeartbeatAt?: number;
   overBudgetStreak = 0;
   stats: WorkerStats = { rss: 0, heapUsed: 0, active: 0, processed: 0, failed: 0, zombies: 0, eventLoopLagMs: 0 };
@@ -82,6 +83,7 @@ export class WorkerHandle {
     switch (message.type) {
       case 'ready':
         this.ready = true;
+        this.readyAt = Date.now();
         if (this.state === 'starting') this.state = 'running';
         this.onEvent();
         return;

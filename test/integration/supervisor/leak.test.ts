@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { fixture } from '../../helpers/fork.js';
+import { redisAnswers, requireService } from '../../helpers/services.js';
+import { allJobs, killAll, readLedger, startSupervisor, tally, testDeployment, workerPids, type RunningSupervisor } from '../../helpers/supervisor.js';
+import { waitFor } from '../../helpers/wait.js';
+
+describe('supervisor: a handler that leaks memory', function () {
+  this.timeout(150_000);
+  let deployment: Awaited<ReturnType<typeof testDeployment>>;
+  let supervisor: RunningSupervisor | undefined;
+
+  before(async function () {
+    await requireService(this, 'Redis', redisAnswers);
+  });
+  beforeEach(async () => {
+    deployment = await testDeployment();
+  });
+  afterEach(async () => {
+    if (supervisor) killAll([supervisor.child.pid!, ...workerPids(supervisor.logs)]);
+    supervisor = undefined;
+    await deployment.cleanup();
+  });
+
+  it('recycles the worker whose RSS stays over budget while 1,000 jobs run, each completing exactly once', async () => {
+    const { store, ledger } = deployment;
+    supervisor = startSupervisor({
+      ...deployment.env,
+      WORKER_QUEUES: 'document',
+      QUEUE_DOCUMENT_CONCURRENCY: '4',
+      QUEUE_DOCUMENT_MAX_MEMORY_MB: '200',
+      JOBVISOR_HANDLER_MODULE_DOCUMENT: fixture('leak'),
+    });
+    await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'the first worker');
+    const results = await store.enqueueBulk(Array.from({ length: 1000 }, (_, i) => ({
+      queue: 'document', name: `leak-${i}`, data: { ledger, leakBytes: 1024 * 1024, ms: 40 },
+    })));
+    const ids = results.map((r) => r.job.id);
+
+    await waitFor(async () => (await store.counts('document')).completed === 1000, { timeoutMs: 120_000, intervalMs: 500, message: '1,000 completed jobs' });
+
+    const recycles = supervisor.logs.filter((l) => l.role === 'supervisor' && l.action === 'recycle');
+    console.log(`      ${recycles.length} recycles, rss at recycle: ${recycles.map((l) => Math.round((l.rss as number) / 2 ** 20)).join(', ')} MB`);
+    expect(recycles.length, 'recycles').to.be.greaterThan(0);
+    for (const line of recycles) {
+      expect(line).to.include({ queue: 'document', reason: 'memory' });
+      expect(line.rss as number).to.be.greaterThan(200 * 1024 * 1024);
+    }
+    expect(supervisor.logs.filter((l) => l.action === 'kill' || l.action === 'restart'), 'kills and crashes').to.deep.equal([]);
+
+    const counts = tally(readLedger(ledger));
+    expect(counts.size, 'distinct jobs in the ledger').to.equal(1000);
+    expect([...counts.values()].every((n) => n === 1), 'each job ran its side effect once').to.equal(true);
+    expect([...counts.keys()].sort()).to.deep.equal([...ids].sort());
+    const views = await allJobs(store, 'document', ids);
+    expect(views.filter((v) => v.state === 'completed' && v.attempts === 1).length, 'completed at the first attempt').to.equal(1000);
+
+    supervisor.child.kill('SIGTERM');
+    expect((await supervisor.exit).code).to.equal(0);
+  });
+});

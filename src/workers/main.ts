@@ -22,7 +22,8 @@ async function main(): Promise<number> {
   const concurrency = isQueueName(queue)
     ? config.queues[queue].concurrency
     : Number(process.env[`QUEUE_${envName(queue)}_CONCURRENCY`] ?? 1);
-  const send = process.send ? (message: WorkerMessage) => void process.send?.(message) : undefined;
+  // Once the supervisor is gone the channel is closed: a send then must not throw (it would crash a draining worker).
+  const send = forked ? (message: WorkerMessage) => { if (process.connected) process.send?.(message, undefined, {}, () => {}); } : undefined;
   const runtime = startRuntime({ store, queue, handler, concurrency, logger, send });
 
   let requested: Request | undefined;

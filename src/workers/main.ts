@@ -65,9 +65,17 @@ async function main(): Promise<number> {
     logger.warn({ queue, active: runtime.stats.active }, 'forced stop; active jobs will be recovered as stalled');
     return 1;
   }
+  await sendFinalMetrics(runtime.metrics.registry);
   await store.close();
   logger.info({ queue, processed: runtime.stats.processed }, 'worker stopped');
   return 0;
+}
+
+/** A drained worker's last counts, so the supervisor's totals survive the recycle (requestId 0: unasked). */
+async function sendFinalMetrics(registry: { getMetricsAsJSON(): Promise<unknown[]> }): Promise<void> {
+  if (!process.connected || !process.send) return;
+  const metrics = await registry.getMetricsAsJSON();
+  await new Promise<void>((resolve) => process.send!({ type: 'metrics', requestId: 0, metrics } satisfies WorkerMessage, undefined, {}, () => resolve()));
 }
 
 main().then(

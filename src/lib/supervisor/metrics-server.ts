@@ -23,10 +23,39 @@ export type SupervisorMetrics = ReturnType<typeof supervisorMetrics>;
 /** Series the supervisor keeps itself (from heartbeats, which a busy worker still sends) are dropped from the workers' copies. */
 const OWNED = new Set([`${PREFIX}worker_memory_bytes`]);
 
+type MetricsJson = Parameters<typeof AggregatorRegistry.aggregate>[0][number];
+
+function aggregate(lists: unknown[][]): Registry {
+  return AggregatorRegistry.aggregate(lists as MetricsJson[]) as Registry;
+}
+
+/**
+ * Counters and histograms of workers that are gone, summed, so that totals
+ * survive recycles (a sum over live workers only would drop at each one, and
+ * Prometheus would read a partial drop as a reset). Gauges leave with their worker.
+ */
+export class RetiredMetrics {
+  private totals: unknown[] = [];
+  /** Adds run one after another, so none is lost to another's await. */
+  private chain = Promise.resolve();
+
+  add(lastSeen: unknown[]): Promise<void> {
+    const cumulative = lastSeen.filter((m) => ['counter', 'histogram'].includes((m as { type?: string }).type ?? ''));
+    this.chain = this.chain.then(async () => {
+      this.totals = await aggregate([this.totals, cumulative]).getMetricsAsJSON();
+    }).catch(() => {});
+    return this.chain;
+  }
+
+  async json(): Promise<unknown[]> {
+    await this.chain;
+    return this.totals;
+  }
+}
+
 export async function exposition(own: Registry, workerMetrics: unknown[][]): Promise<{ contentType: string; body: string }> {
   const fromWorkers = workerMetrics.map((list) => list.filter((m) => !OWNED.has((m as { name?: string }).name ?? '')));
-  const aggregated = AggregatorRegistry.aggregate(fromWorkers as Parameters<typeof AggregatorRegistry.aggregate>[0]);
-  const merged = Registry.merge([own, aggregated as Registry]);
+  const merged = Registry.merge([own, aggregate(fromWorkers)]);
   return { contentType: merged.contentType, body: await merged.metrics() };
 }
 

@@ -8,7 +8,7 @@ import { envName } from '../catalog.js';
 import type { Config, QueueConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
-import { exposition, supervisorMetrics, type SupervisorMetrics } from './metrics-server.js';
+import { RetiredMetrics, exposition, supervisorMetrics, type SupervisorMetrics } from './metrics-server.js';
 import {
   RESTART_REASONS, backoffDelay, isCrashLooping, isHealthy, largest, livenessFailure, maxOldSpaceMb, queueToHold,
   recentCrashes, recycleReason, underPressure, type HostMemory, type PolicySettings, type RestartReason,
@@ -47,6 +47,7 @@ interface QueueState {
 export class Supervisor {
   readonly id = `${os.hostname()}:${process.pid}`;
   readonly metrics: SupervisorMetrics = supervisorMetrics();
+  private readonly retired = new RetiredMetrics();
   private workers: WorkerHandle[] = [];
   private readonly queues = new Map<string, QueueState>();
   private stop?: { force: boolean; deadline: number };
@@ -126,7 +127,9 @@ export class Supervisor {
         other.replacement = undefined;
         if (other.state !== 'draining') other.stopReason = undefined;
       }
+      // Release what the dead worker held: its registry record now, its jobs through BullMQ's stalled check.
       void this.options.store.removeProcess(`${os.hostname()}:${worker.pid}:${worker.queue}`).catch(() => {});
+      if (worker.lastMetrics) void this.retired.add(worker.lastMetrics);
       const { code, signal } = worker.exit!;
       if (worker.stopReason || this.stop) {
         this.options.logger.info({ queue: worker.queue, pid: worker.pid, code, signal, reason: worker.stopReason }, 'worker exited');
@@ -324,6 +327,6 @@ export class Supervisor {
   /** Prometheus text: the supervisor's series and every worker's, aggregated. */
   async metricsExposition(timeoutMs = 1000): Promise<{ contentType: string; body: string }> {
     const answers = await Promise.all(this.workers.map((w) => w.requestMetrics(timeoutMs)));
-    return exposition(this.metrics.registry, answers.filter((a): a is unknown[] => a !== undefined));
+    return exposition(this.metrics.registry, [await this.retired.json(), ...answers.filter((a): a is unknown[] => a !== undefined)]);
   }
 }

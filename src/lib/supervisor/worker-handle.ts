@@ -47,6 +47,8 @@ export class WorkerHandle {
   drainSent = false;
   drainDeadline?: number;
   killed = false;
+  /** The worker's registry as last seen (a scrape, or the final one it sends after draining). */
+  lastMetrics?: unknown[];
   /** What was last sent, so the loop sends only changes. */
   sent: { held?: boolean; state?: string } = {};
   private readonly pendingMetrics = new Map<number, (metrics: unknown[] | undefined) => void>();
@@ -95,6 +97,7 @@ export class WorkerHandle {
         return;
       }
       case 'metrics':
+        this.lastMetrics = message.metrics;
         this.pendingMetrics.get(message.requestId)?.(message.metrics);
         this.pendingMetrics.delete(message.requestId);
         return;

@@ -54,6 +54,19 @@ describe('supervisor: a handler that leaks memory', function () {
     const views = await allJobs(store, 'document', ids);
     expect(views.filter((v) => v.state === 'completed' && v.attempts === 1).length, 'completed at the first attempt').to.equal(1000);
 
+    // Prometheus on METRICS_PORT: the supervisor's series, and the workers' summed, recycled ones included.
+    const { metricsPort } = await supervisor.waitForLog((l) => l.msg === 'metrics listening');
+    const scrape = async () => (await fetch(`http://127.0.0.1:${metricsPort as number}/metrics`)).text();
+    const body = await waitFor(async () => {
+      const text = await scrape();
+      return text.includes('jobvisor_jobs_completed_total{queue="document"} 1000') && text;
+    }, { timeoutMs: 10_000, message: 'jobs_completed_total counting every worker' });
+    expect(body).to.include(`jobvisor_worker_restarts_total{queue="document",reason="memory"} ${recycles.length}`);
+    expect(body).to.include('jobvisor_worker_restarts_total{queue="document",reason="crash"} 0');
+    expect(body).to.include('jobvisor_workers{queue="document",state="running"} 1');
+    expect(body).to.match(/jobvisor_job_duration_seconds_count\{queue="document"\} 1000\n/);
+    expect(Number(/jobvisor_worker_memory_bytes\{queue="document"\} (\d+)/.exec(body)?.[1])).to.be.greaterThan(0);
+
     supervisor.child.kill('SIGTERM');
     expect((await supervisor.exit).code).to.equal(0);
   });

@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import { fixture } from '../../helpers/fork.js';
+import { redisAnswers, requireService } from '../../helpers/services.js';
+import { killAll, readLedger, startSupervisor, tally, testDeployment, workerPids, type RunningSupervisor } from '../../helpers/supervisor.js';
+import { waitFor } from '../../helpers/wait.js';
+
+describe('supervisor: other recycle reasons', function () {
+  this.timeout(120_000);
+  let deployment: Awaited<ReturnType<typeof testDeployment>>;
+  let supervisor: RunningSupervisor | undefined;
+
+  before(async function () {
+    await requireService(this, 'Redis', redisAnswers);
+  });
+  beforeEach(async () => {
+    deployment = await testDeployment();
+  });
+  afterEach(async () => {
+    if (supervisor) killAll([supervisor.child.pid!, ...workerPids(supervisor.logs)]);
+    supervisor = undefined;
+    await deployment.cleanup();
+  });
+
+  const recycles = () => supervisor!.logs.filter((l) => l.role === 'supervisor' && l.action === 'recycle');
+
+  it('recycles a worker after QUEUE_<NAME>_MAX_JOBS jobs, running each job once', async () => {
+    const { store, ledger } = deployment;
+    supervisor = startSupervisor({
+      ...deployment.env, WORKER_QUEUES: 'rag-sync', QUEUE_RAG_SYNC_CONCURRENCY: '4', QUEUE_RAG_SYNC_MAX_JOBS: '50',
+      JOBVISOR_HANDLER_MODULE_RAG_SYNC: fixture('leak'),
+    });
+    await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'the first worker');
+    await store.enqueueBulk(Array.from({ length: 300 }, () => ({ queue: 'rag-sync', data: { ledger, leakBytes: 1, ms: 30 } })));
+    await supervisor.waitForLog((l) => l.action === 'recycle', 30_000, 'a recycle');
+    await waitFor(async () => (await store.counts('rag-sync')).completed === 300, { timeoutMs: 60_000, message: '300 completed' });
+    for (const line of recycles()) {
+      expect(line.reason).to.equal('max_jobs');
+      expect(line.processed as number).to.be.at.least(50);
+    }
+    const counts = tally(readLedger(ledger));
+    expect(counts.size).to.equal(300);
+    expect([...counts.values()].every((n) => n === 1)).to.equal(true);
+  });
+
+  it('recycles a worker whose handler ignored its aborted signal (reason timeout), replacement first', async () => {
+    const { store } = deployment;
+    supervisor = startSupervisor({ ...deployment.env, WORKER_QUEUES: 'ai', JOBVISOR_HANDLER_MODULE_AI: fixture('ignore-signal') });
+    const first = await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'the first worker');
+    const { job } = await store.enqueue({ queue: 'ai', data: { ms: 60_000 }, timeoutMs: 300, attempts: 1 });
+    const recycle = await supervisor.waitForLog((l) => l.action === 'recycle', 30_000, 'a timeout recycle');
+    expect(recycle).to.include({ queue: 'ai', reason: 'timeout', pid: first.pid, zombies: 1 });
+    expect((await store.get('ai', job.id))?.state).to.equal('failed');
+    const replacement = await supervisor.waitForLog((l) => l.msg === 'worker started' && l.pid !== first.pid, 30_000, 'the replacement');
+    const exited = await supervisor.waitForLog((l) => l.msg === 'worker exited' && l.pid === first.pid, 30_000, 'the old worker gone');
+    expect(exited.time as number, 'the old worker left only after its replacement was up').to.be.at.least(replacement.time as number);
+    expect(exited.code).to.equal(0);
+  });
+
+  it('under host memory pressure, holds the lowest-priority queue and recycles the largest worker', async () => {
+    const { store, ledger } = deployment;
+    supervisor = startSupervisor({
+      ...deployment.env, WORKER_QUEUES: 'ai,maintenance',
+      JOBVISOR_HANDLER_MODULE_AI: fixture('sleep'), JOBVISOR_HANDLER_MODULE_MAINTENANCE: fixture('sleep'),
+      MEMORY_PRESSURE_MIN_AVAILABLE_PERCENT: '100', // any host is "short" of memory at 100 %
+      MEMORY_PRESSURE_COOLDOWN_MS: '600000',
+    });
+    await supervisor.waitForLog((l) => l.msg === 'memory pressure: holding fetching', 30_000, 'a hold');
+    expect(supervisor.logs.filter((l) => l.msg === 'memory pressure: holding fetching').map((l) => l.queue)).to.deep.equal(['maintenance']);
+    const recycle = await supervisor.waitForLog((l) => l.action === 'recycle', 30_000, 'a pressure recycle');
+    expect(recycle.reason).to.equal('pressure');
+    await supervisor.waitForLog((l) => l.msg === 'worker exited' && l.pid === recycle.pid, 30_000, 'the recycled worker gone');
+
+    const { job: held } = await store.enqueue({ queue: 'maintenance', data: { ledger, ms: 50 } });
+    const ai = await store.enqueueBulk(Array.from({ length: 3 }, () => ({ queue: 'ai', data: { ledger, ms: 50 } })));
+    await waitFor(async () => (await store.counts('ai')).completed === 3, { timeoutMs: 20_000, message: 'ai jobs done' });
+    expect(ai.length).to.equal(3);
+    expect((await store.get('maintenance', held.id))?.state, 'maintenance held').to.equal('waiting');
+  });
+});

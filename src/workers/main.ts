@@ -50,6 +50,8 @@ async function main(): Promise<number> {
   });
   // The supervisor may have died while this process was still starting, before the listener above existed.
   if (forked && !process.connected) request('drain');
+  // Ready means fetching: a replacement that only said so before its connection was up would leave a gap.
+  await runtime.ready().catch(() => {});
   send?.({ type: 'ready' });
   logger.info({ queue, concurrency, mode: store.mode }, 'worker started');
 

@@ -35,6 +35,8 @@ export interface Runtime {
   readonly stats: RuntimeStats;
   readonly metrics: WorkerMetrics;
   hold(held: boolean): void;
+  /** Resolves once the consumer takes jobs (a supervisor drains the worker this one replaces only then). */
+  ready(): Promise<void>;
   /** Fields the supervisor owns (its restart counts, crash-loop mark), published with the next heartbeat. */
   annotate(fields: Pick<ProcessRecord, 'supervisor' | 'restarts' | 'crashLooping'>): void;
   /** Stop fetching, finish active jobs, leave the registry. Idempotent. */
@@ -161,6 +163,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     stats,
     metrics,
     hold: (held) => consumer.hold(held),
+    ready: () => consumer.ready(),
     annotate: (fields) => void Object.assign(record, fields),
     drain: () => (stopping ??= stop('drain')),
     close: () => (stopping ??= stop('close')),

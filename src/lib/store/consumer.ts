@@ -51,6 +51,10 @@ export class BullConsumer implements Consumer {
     this.timers.push(setInterval(() => void this.flushThroughput().catch(() => {}), THROUGHPUT_FLUSH_MS));
   }
 
+  ready(): Promise<void> {
+    return this.worker.waitUntilReady().then(() => {});
+  }
+
   get activeCount(): number {
     return this.active.size;
   }

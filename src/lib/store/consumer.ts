@@ -2,7 +2,7 @@
 // adds around it — cancel requests reaching running jobs, the timeline entries
 // BullMQ does not keep, and throughput counts. Nothing here runs on the
 // success path but BullMQ itself: no extra round trip per completed job.
-import { UnrecoverableError as BullUnrecoverableError, type Job, type Queue, type Worker } from 'bullmq';
+import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import { coerceError, isUnrecoverable } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
 import type { Retention } from './extras.js';
@@ -27,6 +27,7 @@ export class BullConsumer implements Consumer {
   private readonly timers: NodeJS.Timeout[] = [];
   private finished = { completed: 0, failed: 0 };
   private closing?: Promise<void>;
+  private held = false;
 
   constructor(
     private readonly engine: Engine,
@@ -37,7 +38,7 @@ export class BullConsumer implements Consumer {
     private readonly events: ConsumerEvents,
     private readonly settings: ConsumerSettings,
   ) {
-    this.worker = createWorker(engine, queue, (job, _token, signal) => this.run(job, signal), {
+    this.worker = createWorker(engine, queue, (job, token, signal) => this.run(job, token, signal), {
       concurrency: options.concurrency,
       lockDuration: settings.lockMs,
       stalledInterval: settings.stalledIntervalMs,
@@ -59,8 +60,13 @@ export class BullConsumer implements Consumer {
     return this.active.size;
   }
 
-  private async run(job: Job, signal: AbortSignal | undefined): Promise<unknown> {
+  private async run(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     const id = String(job.id);
+    if (this.held && token) {
+      // BullMQ's pause does not stop a fetch already blocked waiting for a job: give that job back.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     this.active.add(id);
     try {
       return await this.processor(this.activeJob(job), signal ?? new AbortController().signal);
@@ -156,6 +162,7 @@ export class BullConsumer implements Consumer {
   }
 
   hold(held: boolean): void {
+    this.held = held;
     if (held) void this.worker.pause(true).catch(() => {});
     else this.worker.resume();
   }

@@ -70,10 +70,11 @@ describe('supervisor: other recycle reasons', function () {
     expect(recycle.reason).to.equal('pressure');
     await supervisor.waitForLog((l) => l.msg === 'worker exited' && l.pid === recycle.pid, 30_000, 'the recycled worker gone');
 
-    const { job: held } = await store.enqueue({ queue: 'maintenance', data: { ledger, ms: 50 } });
+    const held = (await store.enqueueBulk(Array.from({ length: 3 }, () => ({ queue: 'maintenance', data: { ledger, ms: 50 } })))).map((r) => r.job.id);
     const ai = await store.enqueueBulk(Array.from({ length: 3 }, () => ({ queue: 'ai', data: { ledger, ms: 50 } })));
     await waitFor(async () => (await store.counts('ai')).completed === 3, { timeoutMs: 20_000, message: 'ai jobs done' });
     expect(ai.length).to.equal(3);
-    expect((await store.get('maintenance', held.id))?.state, 'maintenance held').to.equal('waiting');
+    for (const id of held) expect((await store.get('maintenance', id))?.state, 'maintenance held').to.equal('waiting');
+    expect(readLedger(ledger).filter((l) => held.some((id) => l.endsWith(id))), 'no maintenance job ran').to.deep.equal([]);
   });
 });

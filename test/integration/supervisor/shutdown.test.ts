@@ -52,6 +52,21 @@ describe('supervisor: shutdown', function () {
     for (const pid of workerPids(supervisor.logs)) expect(isAlive(pid), `worker ${pid}`).to.equal(false);
   });
 
+  it('on a second SIGINT stops at once: workers killed, exit 1', async () => {
+    const { store, ledger } = deployment;
+    const supervisor = start({ QUEUE_VIDEO_CONCURRENCY: '2', SHUTDOWN_TIMEOUT_MS: '60000' });
+    await waitFor(() => started(supervisor).length === 1, { timeoutMs: 30_000, message: 'a video worker' });
+    await store.enqueueBulk(Array.from({ length: 2 }, () => ({ queue: 'video', data: { ledger, ms: 60_000 } })));
+    await waitFor(() => readLedger(ledger).length === 2, { message: 'both jobs running' });
+    supervisor.child.kill('SIGINT');
+    await supervisor.waitForLog((l) => l.msg === 'draining', 10_000, 'the worker draining');
+    const forcedAt = Date.now();
+    supervisor.child.kill('SIGINT');
+    expect((await supervisor.exit).code).to.equal(1);
+    expect(Date.now() - forcedAt).to.be.below(5000);
+    for (const pid of workerPids(supervisor.logs)) await waitFor(() => !isAlive(pid), { timeoutMs: 5000, message: `worker ${pid} gone` });
+  });
+
   it('when the supervisor is SIGKILLed, its workers finish and leave within 10 s, and a new supervisor completes every unfinished job', async () => {
     const { store, ledger } = deployment;
     const first = start({ QUEUE_VIDEO_PROCESSES: '2', QUEUE_VIDEO_CONCURRENCY: '5' });

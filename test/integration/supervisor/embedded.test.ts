@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadConfig } from '../../../src/lib/config.js';
+import { openStore } from '../../../src/lib/store/index.js';
+import { fixture } from '../../helpers/fork.js';
+import { killAll, startSupervisor, workerPids, type RunningSupervisor } from '../../helpers/supervisor.js';
+import { waitFor } from '../../helpers/wait.js';
+import pg from 'pg';
+
+async function answers(port: number): Promise<boolean> {
+  const client = new pg.Client({ connectionString: `postgres://postgres:jobvisor@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 1000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+describe('supervisor on the embedded PostgreSQL', function () {
+  this.timeout(120_000);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-sv-embedded-'));
+  const port = 56_000 + Math.floor(Math.random() * 3000);
+  const env = { REDIS_URL: '', DATABASE_URL: '', JOBVISOR_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), JOBVISOR_PREFIX: 'jobvisor' };
+  let supervisor: RunningSupervisor | undefined;
+
+  after(async () => {
+    if (supervisor) killAll([supervisor.child.pid!, ...workerPids(supervisor.logs)]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts the server before its workers, runs jobs, and stops the server when it exits', async () => {
+    supervisor = startSupervisor({ ...env, WORKER_QUEUES: 'document', JOBVISOR_HANDLER_MODULE_DOCUMENT: fixture('sleep') });
+    await supervisor.waitForLog((l) => l.msg === 'worker started', 90_000, 'a worker on the embedded server');
+    const store = await openStore(loadConfig(env));
+    try {
+      const { job } = await store.enqueue({ queue: 'document', data: { ms: 10 } });
+      await waitFor(async () => (await store.get('document', job.id))?.state === 'completed', { timeoutMs: 30_000, message: 'the job done' });
+    } finally {
+      await store.close();
+    }
+    supervisor.child.kill('SIGTERM');
+    expect((await supervisor.exit).code).to.equal(0);
+    expect(await answers(port), 'the server stopped with its owner').to.equal(false);
+  });
+});

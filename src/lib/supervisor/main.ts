@@ -36,7 +36,7 @@ main().then(
   (code) => process.exit(code),
   (error: Error) => {
     const message = error instanceof ConfigError ? error.message : (error.stack ?? error.message);
-    process.stderr.write(`supervisor failed to start: ${message}\n`);
+    process.stderr.write(`supervisor failed: ${message}\n`);
     process.exit(error instanceof ConfigError ? 78 : 1);
   },
 );

@@ -316,14 +316,6 @@ export class Supervisor {
     this.options.logger.warn({ queue: worker.queue, pid: worker.pid, reason, rss: worker.stats.rss, action, ...extra }, `worker ${action}: ${reason}`);
   }
 
-  /** What the supervisor knows, for tests and the metrics server. */
-  snapshot() {
-    return {
-      workers: this.workers.map((w) => ({ queue: w.queue, pid: w.pid, state: w.state, ready: w.ready, ...w.stats })),
-      queues: Object.fromEntries([...this.queues].map(([name, q]) => [name, { restarts: { ...q.restarts }, crashLooping: q.crashLooping, held: q.held }])),
-    };
-  }
-
   /** Prometheus text: the supervisor's series and every worker's, aggregated. */
   async metricsExposition(timeoutMs = 1000): Promise<{ contentType: string; body: string }> {
     const answers = await Promise.all(this.workers.map((w) => w.requestMetrics(timeoutMs)));

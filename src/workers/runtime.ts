@@ -55,6 +55,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const zombieGraceMs = options.zombieGraceMs ?? 5000;
   const metrics = options.metrics ?? workerMetrics();
+  const observed = { wait: metrics.wait.labels({ queue }), duration: metrics.duration.labels({ queue }), completed: metrics.completed.labels({ queue }) };
   const stats: RuntimeStats = { active: 0, processed: 0, failed: 0, zombies: 0 };
   const record: ProcessRecord = {
     id: `${os.hostname()}:${process.pid}:${queue}`, host: os.hostname(), pid: process.pid, queue, state: 'starting',
@@ -88,8 +89,10 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     storeSignal.addEventListener('abort', onStoreAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new JobTimeoutError(job.timeoutMs)), job.timeoutMs);
     const work = Promise.resolve().then(() => handler.run(data, {
-      jobId: job.id, attempt: job.attempt, signal: controller.signal,
-      progress: job.progress, log: job.log, logger: logger.child({ jobId: job.id }),
+      jobId: job.id, attempt: job.attempt, signal: controller.signal, progress: job.progress, log: job.log,
+      get logger() {
+        return logger.child({ jobId: job.id }); // built on use: most handlers never log
+      },
     }));
     try {
       return await Promise.race([work, aborted]);
@@ -103,21 +106,21 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   async function runJob(job: ActiveJob, signal: AbortSignal): Promise<unknown> {
     const started = Date.now();
     stats.active++;
-    metrics.wait.observe({ queue }, Math.max(0, started - job.enqueuedAt) / 1000);
+    observed.wait.observe(Math.max(0, started - job.enqueuedAt) / 1000);
     try {
       return await perform(job, signal);
     } catch (thrown) {
       throw coerceError(thrown);
     } finally {
       stats.active--;
-      metrics.duration.observe({ queue }, (Date.now() - started) / 1000);
+      observed.duration.observe((Date.now() - started) / 1000);
     }
   }
 
   const consumer: Consumer = store.consume(queue, runJob, { concurrency: options.concurrency }, {
     completed: () => {
       stats.processed++;
-      metrics.completed.inc({ queue });
+      observed.completed.inc();
     },
     failed: (job, error, final) => {
       stats.processed++;

@@ -98,7 +98,7 @@ export class BullConsumer implements Consumer {
     const id = String(job.id);
     this.finished.completed++;
     if (this.cancelling.delete(id)) void this.engine.extras.clearCancel(this.queue, id).catch(() => {});
-    this.events.completed?.(this.activeJob(job), result);
+    this.events.completed?.(id, result);
   }
 
   private async onFailed(job: Job, error: Error): Promise<void> {

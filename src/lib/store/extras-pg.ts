@@ -36,16 +36,24 @@ export class PgExtras implements Extras {
 
   private async migrate(): Promise<void> {
     const client = await this.pool.connect();
+    // A checked-out client that loses its server emits 'error'; with no listener that kills the process.
+    const ignore = () => {};
+    client.on('error', ignore);
+    const key = `jobvisor-extras:${this.schema}`;
     try {
       // One advisory lock so concurrent first starts do not race on CREATE.
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', [`jobvisor-extras:${this.schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-      await client.query(SCHEMA_SQL);
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`jobvisor-extras:${this.schema}`]);
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+        await client.query(SCHEMA_SQL);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+      }
     } catch (error) {
-      this.ready = undefined;
+      this.ready = undefined; // the next query tries again (BullMQ may have been creating the schema at the same moment)
       throw error;
     } finally {
+      client.off('error', ignore);
       client.release();
     }
   }

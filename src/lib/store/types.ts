@@ -119,7 +119,7 @@ export interface ConsumeOptions {
 }
 
 export interface ConsumerEvents {
-  completed?: (job: ActiveJob, result: unknown) => void;
+  completed?: (jobId: string, result: unknown) => void;
   failed?: (job: ActiveJob, error: Error, final: boolean) => void;
 }
 

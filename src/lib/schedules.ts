@@ -43,7 +43,6 @@ export function checkCron(cron: string, timezone?: string): void {
 
 export function validateSchedule(spec: ScheduleSpec): ScheduleSpec {
   checkCron(spec.cron, spec.timezone);
-  if (!isQueueName(spec.queue)) throw new InvalidScheduleError('queue', `"${spec.queue}" is not a queue of the catalog`);
   if (!Number.isInteger(spec.priority) || spec.priority < 1 || spec.priority > 10) {
     throw new InvalidScheduleError('priority', 'a whole number from 1 to 10');
   }
@@ -99,6 +98,7 @@ export function declaredSchedules(env: NodeJS.ProcessEnv = process.env, catalog:
     const raw = env[variable];
     const declared = raw === undefined || raw.trim() === '' ? spec : applyPatch(spec, parseOverride(variable, raw));
     try {
+      if (!isQueueName(declared.queue)) throw new InvalidScheduleError('queue', `"${declared.queue}" is not a queue of the catalog`);
       return validateSchedule(declared);
     } catch (error) {
       throw new ConfigError(`${variable}: ${(error as Error).message}`);

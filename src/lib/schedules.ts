@@ -9,9 +9,10 @@ import { ConfigError } from './config.js';
 import { NotFoundError } from './errors.js';
 import type { ScheduleRecord, ScheduleSpec, ScheduleView, Store } from './store/index.js';
 
+// A job's name is its schedule's name, so one queue's handler can tell rag-sync from news-fetch.
 export const DECLARED_SCHEDULES: readonly ScheduleSpec[] = [
-  { name: 'rag-sync', queue: 'rag-sync', cron: '0 6 * * *', payload: {}, priority: 5, enabled: true },
-  { name: 'news-fetch', queue: 'rag-sync', cron: '0 */4 * * *', payload: {}, priority: 5, enabled: true },
+  { name: 'rag-sync', queue: 'rag-sync', cron: '0 6 * * *', payload: { source: 'knowledge-base' }, priority: 5, enabled: true },
+  { name: 'news-fetch', queue: 'rag-sync', cron: '0 */4 * * *', payload: { source: 'news' }, priority: 5, enabled: true },
   { name: 'cache-cleanup', queue: 'maintenance', cron: '0 3 * * 0', payload: { maxAgeDays: 30 }, priority: 9, enabled: true },
 ];
 

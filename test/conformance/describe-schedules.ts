@@ -1,10 +1,13 @@
 // Cron schedules as every mode must keep them: once per tick across many
 // processes, kept across restarts, disabled and enabled, with a true last and
 // next run. Each mode's file calls describeSchedules with its own harness.
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { expect } from 'chai';
 import { CronExpressionParser } from 'cron-parser';
 import { declaredHash, reconcileSchedules, updateSchedule } from '../../src/lib/schedules.js';
 import { openStore, type Consumer, type ScheduleSpec, type Store } from '../../src/lib/store/index.js';
+import { exited, ROOT } from '../helpers/fork.js';
 import { uniqueName } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 import { TEST_JOBS, type ModeHarness } from './describe-store.js';
@@ -27,6 +30,15 @@ function tickOf(id: string): number {
 /** A bounded window for asserting that something does NOT happen. */
 function observe(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A process that reconciles at start and consumes, as a supervisor and its worker would. */
+function forkHost(env: NodeJS.ProcessEnv, spec: ScheduleSpec): ChildProcess {
+  return fork(path.join(ROOT, 'test/fixtures/schedule-host.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, SCHEDULE_SPEC: JSON.stringify(spec) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
 }
 
 export function describeSchedules(mode: string, harness: ModeHarness): void {
@@ -115,7 +127,39 @@ export function describeSchedules(mode: string, harness: ModeHarness): void {
       for (const tick of ticks) expect(tick % 1000).to.equal(0);
       const counts = await a.counts(queue);
       expect(counts.completed).to.equal(runs.length);
-      expect(counts.waiting + counts.delayed + counts.active + counts.failed).to.equal(0);
+      expect(counts).to.include({ delayed: 0, active: 0, failed: 0 });
+      expect(counts.waiting, 'a job promoted just before disabling may wait').to.be.at.most(1);
+    });
+
+    it('enqueues exactly one job per tick while two forked processes start, reconcile and consume at once', async () => {
+      const store = await open(); // first, so an embedded server outlives the two hosts
+      const hosts = [forkHost(harness.workerEnv(), spec()), forkHost(harness.workerEnv(), spec())];
+      const runs: { id: string; pid: number }[] = [];
+      let ready = 0;
+      try {
+        for (const host of hosts) {
+          host.on('message', (m: { type: string; id: string; pid: number }) => {
+            if (m.type === 'ran') runs.push({ id: m.id, pid: m.pid });
+            if (m.type === 'ready') ready++;
+          });
+        }
+        await waitFor(() => ready === 2, { timeoutMs: 30_000, message: 'both processes reconciled' });
+        await waitFor(() => runs.length >= 5, { timeoutMs: 20_000, message: 'five scheduled runs' });
+        await updateSchedule(store, name, { enabled: false });
+        for (const host of hosts) host.send('stop');
+        await Promise.all(hosts.map(exited));
+
+        const ids = runs.map((r) => r.id);
+        const ticks = ids.map(tickOf);
+        expect(new Set(ids).size, 'a job ran twice').to.equal(ids.length);
+        expect(new Set(ticks).size, 'a tick made two jobs').to.equal(ticks.length);
+        const counts = await store.counts(queue);
+        expect(counts.completed).to.equal(runs.length);
+        expect(counts).to.include({ delayed: 0, active: 0, failed: 0 });
+        expect(counts.waiting, 'a job promoted just before disabling may wait').to.be.at.most(1);
+      } finally {
+        for (const host of hosts) if (host.exitCode === null) host.kill('SIGKILL');
+      }
     });
 
     it('keeps schedules and their api changes across a restart of every process, until the declaration changes', async () => {

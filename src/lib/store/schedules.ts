@@ -42,7 +42,8 @@ export class BullSchedules implements ScheduleStore {
   async save(record: ScheduleRecord): Promise<void> {
     const previous = await this.record(record.name);
     if (previous && previous.queue !== record.queue) await this.deps.queue(previous.queue).removeJobScheduler(record.name);
-    await this.deps.extras.saveSchedule(record);
+    // Unchanged (a reconcile at start): no write, so it cannot undo an api change made meanwhile elsewhere.
+    if (JSON.stringify(previous) !== JSON.stringify(record)) await this.deps.extras.saveSchedule(record);
     await this.apply(record);
   }
 

@@ -39,7 +39,7 @@ describe('schedules api', function () {
     expect(res.body.schedules).to.have.length(1);
     const [schedule] = res.body.schedules;
     expect(schedule).to.deep.include({ name: 'nightly', queue, cron: '0 6 * * *', enabled: true, priority: 4, lastRunAt: null, lastJob: null });
-    expect(schedule).to.not.have.property('timezone');
+    expect(schedule.timezone).to.equal(null);
     expect(Date.parse(schedule.nextRunAt)).to.be.greaterThan(Date.now());
   });
 
@@ -51,7 +51,7 @@ describe('schedules api', function () {
     expect(off.body).to.deep.include({ enabled: false, nextRunAt: null, cron: '15 5 * * 1-5' });
     const cleared = await request(app).put('/api/schedules/nightly').send({ enabled: true, timezone: null }).expect(200);
     expect(cleared.body.enabled).to.equal(true);
-    expect(cleared.body).to.not.have.property('timezone');
+    expect(cleared.body.timezone).to.equal(null);
     expect(cleared.body.nextRunAt).to.be.a('string');
   });
 

@@ -87,7 +87,7 @@ export class BullSchedules implements ScheduleStore {
     const { declaredHash: _hash, updatedAt: _updated, ...spec } = record;
     const scheduler = record.enabled ? await this.deps.queue(record.queue).getJobScheduler(record.name) : undefined;
     const lastJob = run ? { id: run.jobId, state: (await this.deps.get(run.queue, run.jobId))?.state ?? null } : null;
-    return { ...spec, lastRunAt: iso(run?.at), nextRunAt: iso(scheduler?.next), lastJob };
+    return { ...spec, timezone: spec.timezone ?? null, lastRunAt: iso(run?.at), nextRunAt: iso(scheduler?.next), lastJob };
   }
 
   async runNow(name: string): Promise<JobView> {

@@ -2,8 +2,8 @@
 // may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
 // proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
 //
-// Deliberately not in the contract: flows, job schedulers and rate limits
-// (reached through BullMQ's own API by the code that needs them), arbitrary job
+// Deliberately not in the contract: flows and rate limits (reached through
+// BullMQ's own API by the code that needs them), arbitrary job
 // updates, and moving jobs between queues.
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
@@ -185,7 +185,9 @@ export interface ScheduleRecord extends ScheduleSpec {
   updatedAt: string;
 }
 
-export interface ScheduleView extends ScheduleSpec {
+export interface ScheduleView extends Omit<ScheduleSpec, 'timezone'> {
+  /** null: the local zone of the process computing the next tick. */
+  timezone: string | null;
   changedBy: 'catalog' | 'api';
   /** When the last job started (or was enqueued by run-now); null before the first. */
   lastRunAt: string | null;

@@ -7,9 +7,10 @@ import { createQueue, type Engine } from './connection.js';
 import { BullConsumer } from './consumer.js';
 import type { Retention } from './extras.js';
 import { cancelledView, stateOf, timelineLine, toView, type RawJob } from './job-view.js';
+import { BullSchedules } from './schedules.js';
 import type {
   ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, JobProcessor, JobState, JobView,
-  ListQuery, ProcessRecord, StateCounts, Store,
+  ListQuery, ProcessRecord, ScheduleStore, StateCounts, Store,
 } from './types.js';
 
 export interface JobDefaults {
@@ -37,8 +38,22 @@ const PROJECT_SCAN_CAP = 10_000;
 export class BullStore implements Store {
   private readonly queues = new Map<string, Queue>();
   private closed?: Promise<void>;
+  private scheduleStore?: ScheduleStore;
 
   constructor(private readonly engine: Engine, private readonly defaults: JobDefaults) {}
+
+  get schedules(): ScheduleStore {
+    return (this.scheduleStore ??= new BullSchedules({
+      extras: this.engine.extras,
+      queue: (name) => this.queue(name),
+      templateOptions: (priority) => {
+        const { jobId: _jobId, ...opts } = this.jobOptions({ queue: '', data: null, priority }, '');
+        return opts;
+      },
+      enqueue: (input) => this.enqueue(input),
+      get: (queue, id) => this.get(queue, id),
+    }));
+  }
 
   get mode() {
     return this.engine.mode;

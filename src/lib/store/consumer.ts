@@ -58,6 +58,8 @@ export class BullConsumer implements Consumer {
   private async run(job: Job, signal: AbortSignal | undefined): Promise<unknown> {
     const id = String(job.id);
     this.active.add(id);
+    // BullMQ does not keep a scheduler's last job; one write per scheduled job, none for the rest.
+    if (job.repeatJobKey) void this.recordScheduleRun(job.repeatJobKey, id, job.processedOn ?? Date.now());
     try {
       return await this.processor(this.activeJob(job), signal ?? new AbortController().signal);
     } catch (thrown) {
@@ -72,6 +74,10 @@ export class BullConsumer implements Consumer {
     } finally {
       this.active.delete(id);
     }
+  }
+
+  private async recordScheduleRun(schedule: string, jobId: string, at: number): Promise<void> {
+    await this.engine.extras.recordScheduleRun(schedule, { queue: this.queue, jobId, at }).catch(() => {});
   }
 
   private activeJob(job: Job): ActiveJob {

@@ -2,8 +2,8 @@
 // may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
 // proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
 //
-// Deliberately not in the contract: flows, job schedulers and rate limits
-// (reached through BullMQ's own API by the code that needs them), arbitrary job
+// Deliberately not in the contract: flows and rate limits (reached through
+// BullMQ's own API by the code that needs them), arbitrary job
 // updates, and moving jobs between queues.
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
@@ -155,8 +155,57 @@ export interface Store {
   removeProcess(id: string): Promise<void>;
   listProcesses(): Promise<ProcessRecord[]>;
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events?: ConsumerEvents): Consumer;
+  /** Cron schedules, kept as BullMQ job schedulers (see schedules.ts). */
+  readonly schedules: ScheduleStore;
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   /** Idempotent; runs every cleanup step even if one fails. */
   close(): Promise<void>;
+}
+
+/** A recurring job: what the catalog declares, and what the api may change. */
+export interface ScheduleSpec {
+  name: string;
+  queue: string;
+  /** 5 fields, or 6 with seconds first. */
+  cron: string;
+  /** IANA zone; the server's zone when unset. */
+  timezone?: string;
+  payload: unknown;
+  /** 1 highest … 10 lowest. */
+  priority: number;
+  enabled: boolean;
+}
+
+/** A schedule as stored: its definition, plus which declaration it came from. */
+export interface ScheduleRecord extends ScheduleSpec {
+  /** Hash of the declared definition this record was last reset to; a new hash means the catalog changed. */
+  declaredHash: string;
+  changedBy: 'catalog' | 'api';
+  updatedAt: string;
+}
+
+export interface ScheduleView extends Omit<ScheduleSpec, 'timezone'> {
+  /** null: the local zone of the process computing the next tick. */
+  timezone: string | null;
+  changedBy: 'catalog' | 'api';
+  /** When the last job started (or was enqueued by run-now); null before the first. */
+  lastRunAt: string | null;
+  /** When the pending job is due; null when disabled. A past time means no worker has taken it yet. */
+  nextRunAt: string | null;
+  /** state is null once retention has removed the job. */
+  lastJob: { id: string; state: JobState | null } | null;
+}
+
+/** Schedules over BullMQ's job schedulers: one scheduler per enabled schedule, id = name. */
+export interface ScheduleStore {
+  records(): Promise<ScheduleRecord[]>;
+  /** Writes the record and brings its BullMQ scheduler in line (upserted when enabled, removed when not). */
+  save(record: ScheduleRecord): Promise<void>;
+  /** Removes the record and its scheduler. */
+  remove(name: string): Promise<void>;
+  list(): Promise<ScheduleView[]>;
+  get(name: string): Promise<ScheduleView | undefined>;
+  /** Enqueues one job now with the schedule's payload and priority; the schedule itself is untouched. */
+  runNow(name: string): Promise<JobView>;
 }

@@ -143,7 +143,7 @@ export function describeSchedules(mode: string, harness: ModeHarness): void {
             if (m.type === 'ready') ready++;
           });
         }
-        await waitFor(() => ready === 2, { timeoutMs: 30_000, message: 'both processes reconciled' });
+        await waitFor(() => ready === 2, { timeoutMs: 60_000, message: 'both processes reconciled' });
         await waitFor(() => runs.length >= 5, { timeoutMs: 20_000, message: 'five scheduled runs' });
         await updateSchedule(store, name, { enabled: false });
         for (const host of hosts) host.send('stop');

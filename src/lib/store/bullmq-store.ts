@@ -1,15 +1,16 @@
 // The Store over BullMQ: one Queue per queue name, jobvisor's job view and
 // cancelled state on top, extras per backend. See types.ts for the contract.
 import { randomUUID } from 'node:crypto';
-import type { Job, JobsOptions, JobType, Queue } from 'bullmq';
+import type { FlowProducer, Job, JobsOptions, JobType, Queue } from 'bullmq';
 import { NotFoundError, StateConflictError, StoreUnavailableError } from '../errors.js';
-import { createQueue, type Engine } from './connection.js';
+import { createFlowProducer, createQueue, type Engine } from './connection.js';
+import { addFlow } from './flows.js';
 import { BullConsumer } from './consumer.js';
 import type { Retention } from './extras.js';
 import { cancelledView, stateOf, timelineLine, toView, type RawJob } from './job-view.js';
 import type {
-  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, JobProcessor, JobState, JobView,
-  ListQuery, ProcessRecord, StateCounts, Store,
+  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, JobProcessor, JobState,
+  JobView, ListQuery, ProcessRecord, StateCounts, Store,
 } from './types.js';
 
 export interface JobDefaults {
@@ -36,6 +37,7 @@ const PROJECT_SCAN_CAP = 10_000;
 
 export class BullStore implements Store {
   private readonly queues = new Map<string, Queue>();
+  private flowProducer?: FlowProducer;
   private closed?: Promise<void>;
 
   constructor(private readonly engine: Engine, private readonly defaults: JobDefaults) {}
@@ -103,6 +105,20 @@ export class BullStore implements Store {
       for (const [i, job] of jobs.entries()) results.set(group[i]!, await this.afterAdd(group[i]!, job, ids[i]!));
     }
     return inputs.map((input) => results.get(input)!);
+  }
+
+  enqueueFlow(flow: FlowInput): Promise<FlowResult> {
+    this.flowProducer ??= createFlowProducer(this.engine);
+    return addFlow(this.flowProducer, flow, (input, jobId) => this.jobOptions(input, jobId));
+  }
+
+  async getValue<T = unknown>(key: string): Promise<T | undefined> {
+    const json = await this.engine.extras.getValue(key);
+    return json === undefined ? undefined : (JSON.parse(json) as T);
+  }
+
+  async setValue(key: string, value: unknown): Promise<void> {
+    await this.engine.extras.setValue(key, JSON.stringify(value));
   }
 
   async get(queue: string, id: string): Promise<JobView | undefined> {
@@ -301,6 +317,7 @@ export class BullStore implements Store {
 
   private async closeAll(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    if (this.flowProducer) await Promise.allSettled([this.flowProducer.close()]);
     await Promise.allSettled([this.engine.extras.close()]);
     await Promise.allSettled([this.engine.close()]);
   }

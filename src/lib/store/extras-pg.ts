@@ -1,4 +1,4 @@
-// Extras on PostgreSQL: four small tables in the deployment's schema, beside
+// Extras on PostgreSQL: five small tables in the deployment's schema, beside
 // BullMQ's own. Created at connect; every statement is idempotent.
 import pg from 'pg';
 import { BUCKET_MS, BUCKETS_PER_MINUTE, type Extras, type Retention } from './extras.js';
@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS jv_projects (queue text NOT NULL, project_id text NOT
   created_at bigint NOT NULL, PRIMARY KEY (queue, id));
 CREATE TABLE IF NOT EXISTS jv_throughput (queue text NOT NULL, bucket bigint NOT NULL, completed int NOT NULL DEFAULT 0,
   failed int NOT NULL DEFAULT 0, PRIMARY KEY (queue, bucket));
+CREATE TABLE IF NOT EXISTS jv_kv (key text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
 CREATE INDEX IF NOT EXISTS jv_projects_by_project ON jv_projects (queue, project_id, created_at DESC);
 `;
 
@@ -151,6 +152,17 @@ export class PgExtras implements Extras {
     const { rows } = await this.query<{ c: string | null; f: string | null }>(
       'SELECT sum(completed) AS c, sum(failed) AS f FROM jv_throughput WHERE queue = $1 AND bucket >= $2', [queue, since]);
     return { completed: Number(rows[0]?.c ?? 0), failed: Number(rows[0]?.f ?? 0) };
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    const { rows } = await this.query<{ value: string }>('SELECT value::text AS value FROM jv_kv WHERE key = $1', [key]);
+    return rows[0]?.value;
+  }
+
+  async setValue(key: string, json: string): Promise<void> {
+    await this.query(
+      `INSERT INTO jv_kv (key, value) VALUES ($1, $2::jsonb)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, [key, json]);
   }
 
   async ping(): Promise<void> {

@@ -112,6 +112,14 @@ export class RedisExtras implements Extras {
     return { completed, failed };
   }
 
+  async getValue(key: string): Promise<string | undefined> {
+    return (await this.redis.get(this.key('kv', key))) ?? undefined;
+  }
+
+  async setValue(key: string, json: string): Promise<void> {
+    await this.redis.set(this.key('kv', key), json);
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }

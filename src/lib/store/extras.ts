@@ -38,6 +38,10 @@ export interface Extras {
   /** Jobs finished in the last 60 seconds (12 buckets). */
   lastMinute(queue: string): Promise<{ completed: number; failed: number }>;
 
+  /** Handlers' own small state (Store.getValue / setValue), JSON text. */
+  getValue(key: string): Promise<string | undefined>;
+  setValue(key: string, json: string): Promise<void>;
+
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { chunk, normalise } from './document/chunk.js';
 import { extract } from './document/extract.js';
 import { load, type Loaded } from './document/load.js';
 
-/** Section number (1-based) of each offset of the joined text. */
+/** Section (a PDF's page) number, 1-based, of an offset in the joined text. */
 function sectionAt(starts: number[], offset: number): number {
   let section = 0;
   while (section + 1 < starts.length && starts[section + 1]! <= offset) section++;
@@ -38,8 +38,8 @@ export default defineHandler({
     const source = data.source ?? 'inline';
     const lines = function* () {
       for (const piece of chunk(text, data.chunkSize, data.overlap)) {
-        const section = sectionAt(starts, piece.start);
-        yield JSON.stringify({ id: `${ctx.jobId}:${piece.index}`, source, section, ...piece });
+        const sections = [sectionAt(starts, piece.start), sectionAt(starts, Math.max(piece.start, piece.end - 1))];
+        yield JSON.stringify({ id: `${ctx.jobId}:${piece.index}`, source, sections, ...piece });
       }
     };
     const chunks = await writeLinesAtomically(file, lines(), ctx.signal);

@@ -39,8 +39,17 @@ async function sync(data: RagSyncJob, ctx: HandlerContext) {
   const sources = data.feeds ?? [data.source!];
   let fetched = 0;
   const fresh: { source: string; items: SourceItem[]; cursor: Cursor | undefined }[] = [];
+  const sourceErrors: { item: string; error: string }[] = [];
   for (const [i, source] of sources.entries()) {
-    const items = isUrl(source) ? await fetchFeed(source, ctx.signal) : await listFolder(source);
+    let items: SourceItem[];
+    try {
+      items = isUrl(source) ? await fetchFeed(source, ctx.signal) : await listFolder(source);
+    } catch (error) {
+      // One feed of a news-fetch list being down does not hold back the others; a single source fails the job.
+      if (!data.feeds || ctx.signal.aborted) throw error;
+      sourceErrors.push({ item: source, error: (error as Error).message });
+      continue;
+    }
     const cursor = await ctx.state.get<Cursor>(cursorKey(source));
     const unseen = newItems(items, cursor).sort((a, b) => (a.publishedAt ?? 0) - (b.publishedAt ?? 0));
     fetched += items.length;
@@ -59,13 +68,13 @@ async function sync(data: RagSyncJob, ctx: HandlerContext) {
   if (items.length > 0) {
     const root = await ctx.enqueueFlow({
       queue: 'rag-sync', name: 'collect',
-      data: { collect: { sources, fetched } },
+      data: { collect: { sources, fetched, errors: sourceErrors } },
       children: items.map((item) => itemFlow(item, data)),
     });
     flow = { queue: root.queue, id: root.id };
   }
   for (const t of taken) if (t.items.length > 0) await ctx.state.set(cursorKey(t.source), advance(t.cursor, t.items));
-  return { sources, fetched, new: items.length, flow };
+  return { sources, fetched, new: items.length, flow, errors: sourceErrors };
 }
 
 interface ItemResult {
@@ -79,7 +88,7 @@ interface ItemResult {
 /** The flow's parent: every item has finished, one way or the other. */
 async function collect(collected: NonNullable<RagSyncJob['collect']>, ctx: HandlerContext) {
   const { results, failures } = await ctx.childrenResults();
-  const errors: { item: string; error: string }[] = [];
+  const errors = [...collected.errors];
   let chunks = 0;
   let vectors = 0;
   const outputs: string[] = [];

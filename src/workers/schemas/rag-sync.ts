@@ -4,6 +4,8 @@ import { z } from 'zod';
 const collectSchema = z.object({
   sources: z.array(z.string()),
   fetched: z.number().int().min(0),
+  /** Sources that could not be read (news-fetch goes on without them). */
+  errors: z.array(z.object({ item: z.string(), error: z.string() })).default([]),
 });
 
 export const ragSyncSchema = z.object({

@@ -123,9 +123,13 @@ export class BullStore implements Store {
 
   async get(queue: string, id: string): Promise<JobView | undefined> {
     const bullQueue = this.queue(queue);
+    // The state first, then the job: a job finishing between the two reads then shows its final
+    // state with its result or error, never a final state with neither.
+    const stateRead = await bullQueue.getJobState(id);
     const job = await bullQueue.getJob(id);
     if (!job) return this.engine.extras.getCancelled(queue, id);
-    const [bullState, { logs }] = await Promise.all([job.getState(), bullQueue.getJobLogs(id)]);
+    const [bullState, { logs }] = await Promise.all([
+      stateRead === 'unknown' ? job.getState() : stateRead, bullQueue.getJobLogs(id)]);
     const cancelRequested = bullState === 'failed' && (await this.engine.extras.cancelRequested(queue, [id])).length > 0;
     const state = stateOf(bullState, cancelRequested);
     const view = this.view(queue, job, state, logs);

@@ -10,9 +10,11 @@ import { NotFoundError } from './errors.js';
 import type { ScheduleRecord, ScheduleSpec, ScheduleView, Store } from './store/index.js';
 
 // A job's name is its schedule's name, so one queue's handler can tell rag-sync from news-fetch.
+// news-fetch ships disabled: there is no feed worth fetching by default. Turn it on with
+// CRON_NEWS_FETCH='{"enabled": true, "payload": {"feeds": ["https://…/feed.xml"]}}'.
 export const DECLARED_SCHEDULES: readonly ScheduleSpec[] = [
-  { name: 'rag-sync', queue: 'rag-sync', cron: '0 6 * * *', payload: { source: 'knowledge-base' }, priority: 5, enabled: true },
-  { name: 'news-fetch', queue: 'rag-sync', cron: '0 */4 * * *', payload: { source: 'news' }, priority: 5, enabled: true },
+  { name: 'rag-sync', queue: 'rag-sync', cron: '0 6 * * *', payload: { source: './data/knowledge' }, priority: 5, enabled: true },
+  { name: 'news-fetch', queue: 'rag-sync', cron: '0 */4 * * *', payload: { feeds: [] }, priority: 5, enabled: false },
   { name: 'cache-cleanup', queue: 'maintenance', cron: '0 3 * * 0', payload: { maxAgeDays: 30 }, priority: 9, enabled: true },
 ];
 

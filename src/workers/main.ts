@@ -22,7 +22,8 @@ async function main(): Promise<number> {
     ? config.queues[queue].concurrency
     : Number(process.env[`QUEUE_${envName(queue)}_CONCURRENCY`] ?? 1);
   const send = process.send ? (message: WorkerMessage) => void process.send?.(message) : undefined;
-  const runtime = startRuntime({ store, queue, handler, concurrency, logger, send });
+  const limiter = isQueueName(queue) ? config.queues[queue].rateLimit : undefined;
+  const runtime = startRuntime({ store, queue, handler, concurrency, logger, send, ...(limiter ? { limiter } : {}) });
 
   let requested: Request | undefined;
   let wake: () => void = () => {};

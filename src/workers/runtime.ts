@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   /** IPC to the supervisor, when there is one. */
   send?: (message: WorkerMessage) => void;
   heartbeatMs?: number;
+  /** BullMQ's rate limiter on this queue (QUEUE_<NAME>_RATE_LIMIT). */
+  limiter?: { max: number; durationMs: number };
   /** How long after its signal fired a handler may run on before it counts as a zombie. */
   zombieGraceMs?: number;
   metrics?: WorkerMetrics;
@@ -42,7 +44,7 @@ export interface Runtime {
 }
 
 function validate(handler: HandlerDefinition, data: unknown): unknown {
-  if (!handler.schema) return data;
+  if (!handler.schema) return data; // a handler written in plain JavaScript may still leave it out
   const parsed = handler.schema.safeParse(data);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
@@ -89,10 +91,13 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     storeSignal.addEventListener('abort', onStoreAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new JobTimeoutError(job.timeoutMs)), job.timeoutMs);
     const work = Promise.resolve().then(() => handler.run(data, {
-      jobId: job.id, attempt: job.attempt, signal: controller.signal, progress: job.progress, log: job.log,
+      jobId: job.id, name: job.name, attempt: job.attempt, signal: controller.signal, progress: job.progress, log: job.log,
       get logger() {
         return logger.child({ jobId: job.id }); // built on use: most handlers never log
       },
+      enqueueFlow: (flow) => store.enqueueFlow(flow),
+      state: { get: (key) => store.getValue(key), set: (key, value) => store.setValue(key, value) },
+      childrenResults: () => job.children(),
     }));
     try {
       return await Promise.race([work, aborted]);
@@ -117,7 +122,9 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     }
   }
 
-  const consumer: Consumer = store.consume(queue, runJob, { concurrency: options.concurrency }, {
+  const consumer: Consumer = store.consume(queue, runJob, {
+    concurrency: options.concurrency, ...(options.limiter ? { limiter: options.limiter } : {}),
+  }, {
     completed: () => {
       stats.processed++;
       observed.completed.inc();

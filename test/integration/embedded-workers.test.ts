@@ -8,17 +8,29 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import { openStore, type Store, type StoreConfig } from '../../src/lib/store/index.js';
+import { FFMPEG, run } from '../../src/workers/handlers/video/ffmpeg.js';
 import { TEST_JOBS } from '../conformance/describe-store.js';
 import { exited, forkWorker } from '../helpers/fork.js';
 import { waitFor } from '../helpers/wait.js';
 
-const SAMPLE_JOBS: Record<string, unknown> = {
-  video: { source: 'clip.mp4', chunks: 3 },
-  document: { text: 'one two three\nfour five' },
-  ai: { texts: ['hello world', 'jobvisor runs jobs'] },
-  'rag-sync': { source: 'local', items: [{ id: 'a', publishedAt: '2026-01-01T00:00:00Z' }] },
-};
-const QUEUES = Object.keys(SAMPLE_JOBS);
+const FIXTURES = path.resolve(__dirname, '../fixtures/documents');
+const QUEUES = ['video', 'document', 'ai', 'rag-sync'];
+
+/** One real job per queue: a clip made by ffmpeg here, a fixture document, texts, a folder to sync. */
+async function sampleJobs(scratch: string): Promise<Record<string, unknown>> {
+  const clip = path.join(scratch, 'clip.mp4');
+  await run(FFMPEG, ['-hide_banner', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=1:size=160x120:rate=10',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip], new AbortController().signal);
+  const folder = path.join(scratch, 'knowledge');
+  fs.mkdirSync(folder);
+  fs.copyFileSync(path.join(FIXTURES, 'bees.md'), path.join(folder, 'bees.md'));
+  return {
+    video: { source: clip, height: 64 },
+    document: { source: path.join(FIXTURES, 'lighthouse.pdf') },
+    ai: { texts: ['hello world', 'jobvisor runs jobs'] },
+    'rag-sync': { source: folder },
+  };
+}
 
 /** Server processes (postmaster and its children) whose command line names this data dir. */
 function postgresProcesses(dataDir: string): number[] {
@@ -40,7 +52,10 @@ describe('embedded mode with one worker per queue', function () {
   this.timeout(120_000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-workers-'));
   const port = 56_000 + Math.floor(Math.random() * 1000);
-  const env = { REDIS_URL: '', DATABASE_URL: '', JOBVISOR_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port) };
+  const env = {
+    REDIS_URL: '', DATABASE_URL: '', JOBVISOR_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port),
+    JOBVISOR_OUTPUT_DIR: path.join(dataDir, 'output'),
+  };
   const config: StoreConfig = { mode: 'embedded', dataDir, embeddedPgPort: port, prefix: 'jobvisor', jobs: TEST_JOBS };
   let workers: ChildProcess[] = [];
   let store: Store | undefined;
@@ -54,6 +69,7 @@ describe('embedded mode with one worker per queue', function () {
   });
 
   it('brings up the embedded server once for four workers started together, and runs a job on each queue', async () => {
+    const jobs = await sampleJobs(fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-samples-')));
     workers = QUEUES.map((queue) => forkWorker(queue, env));
     store = await waitFor(async () => {
       const lock = path.join(dataDir, 'postgres.lock', 'pid');
@@ -64,7 +80,7 @@ describe('embedded mode with one worker per queue', function () {
     const postmasters = fs.readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0];
     expect(Number(postmasters)).to.be.greaterThan(0);
 
-    for (const queue of QUEUES) ids.set(queue, (await store.enqueue({ queue, data: SAMPLE_JOBS[queue] })).job.id);
+    for (const queue of QUEUES) ids.set(queue, (await store.enqueue({ queue, data: jobs[queue] })).job.id);
     for (const queue of QUEUES) {
       const done = await waitFor(async () => {
         const job = await store!.get(queue, ids.get(queue)!);

@@ -19,6 +19,11 @@ export interface ConsumerSettings {
   keepCancelled: Retention;
 }
 
+/** BullMQ keys children as `<prefix>:<queue>:<id>` (Redis); keep `<queue>:<id>`, the same in every mode. */
+function stripPrefixes<T>(values: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key.split(':').slice(-2).join(':'), value]));
+}
+
 export class BullConsumer implements Consumer {
   private readonly worker: Worker;
   private readonly active = new Set<string>();
@@ -42,6 +47,7 @@ export class BullConsumer implements Consumer {
       lockDuration: settings.lockMs,
       stalledInterval: settings.stalledIntervalMs,
       maxStalledCount: 2, // a job may lose its worker twice (crash, forced recycle) before it fails for good
+      ...(options.limiter ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } } : {}),
     });
     this.worker.on('error', () => {}); // connection errors are retried by BullMQ; liveness is the heartbeat's job
     this.worker.on('completed', (job, result) => this.onCompleted(job, result));
@@ -96,6 +102,10 @@ export class BullConsumer implements Consumer {
       },
       log: async (line: string) => {
         await job.log(line);
+      },
+      children: async () => {
+        const [results, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);
+        return { results: stripPrefixes(results), failures: stripPrefixes(failures) };
       },
     };
   }

@@ -1,4 +1,4 @@
-// Extras on PostgreSQL: four small tables in the deployment's schema, beside
+// Extras on PostgreSQL: five small tables in the deployment's schema, beside
 // BullMQ's own. Created at connect; every statement is idempotent.
 import pg from 'pg';
 import { BUCKET_MS, BUCKETS_PER_MINUTE, type Extras, type Retention, type ScheduleRun } from './extras.js';
@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS jv_projects (queue text NOT NULL, project_id text NOT
   created_at bigint NOT NULL, PRIMARY KEY (queue, id));
 CREATE TABLE IF NOT EXISTS jv_throughput (queue text NOT NULL, bucket bigint NOT NULL, completed int NOT NULL DEFAULT 0,
   failed int NOT NULL DEFAULT 0, PRIMARY KEY (queue, bucket));
+CREATE TABLE IF NOT EXISTS jv_kv (key text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
 CREATE INDEX IF NOT EXISTS jv_projects_by_project ON jv_projects (queue, project_id, created_at DESC);
 CREATE TABLE IF NOT EXISTS jv_schedules (name text PRIMARY KEY, record jsonb NOT NULL, last_run jsonb);
 `;
@@ -185,6 +186,17 @@ export class PgExtras implements Extras {
     const { rows } = await this.query<{ name: string; last_run: ScheduleRun }>(
       'SELECT name, last_run FROM jv_schedules WHERE last_run IS NOT NULL');
     return new Map(rows.map((r) => [r.name, r.last_run]));
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    const { rows } = await this.query<{ value: string }>('SELECT value::text AS value FROM jv_kv WHERE key = $1', [key]);
+    return rows[0]?.value;
+  }
+
+  async setValue(key: string, json: string): Promise<void> {
+    await this.query(
+      `INSERT INTO jv_kv (key, value) VALUES ($1, $2::jsonb)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, [key, json]);
   }
 
   async ping(): Promise<void> {

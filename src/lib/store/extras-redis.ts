@@ -134,6 +134,14 @@ export class RedisExtras implements Extras {
     return new Map(Object.entries(all).map(([name, v]) => [name, JSON.parse(v) as ScheduleRun]));
   }
 
+  async getValue(key: string): Promise<string | undefined> {
+    return (await this.redis.get(this.key('kv', key))) ?? undefined;
+  }
+
+  async setValue(key: string, json: string): Promise<void> {
+    await this.redis.set(this.key('kv', key), json);
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }

@@ -45,6 +45,9 @@ export interface Extras {
   /** The last job a schedule started, written by the consumer: BullMQ does not keep it. */
   recordScheduleRun(name: string, run: ScheduleRun): Promise<void>;
   scheduleRuns(): Promise<Map<string, ScheduleRun>>;
+  /** Handlers' own small state (Store.getValue / setValue), JSON text. */
+  getValue(key: string): Promise<string | undefined>;
+  setValue(key: string, json: string): Promise<void>;
 
   ping(): Promise<void>;
   close(): Promise<void>;

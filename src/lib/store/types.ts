@@ -2,9 +2,10 @@
 // may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
 // proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
 //
-// Deliberately not in the contract: flows and rate limits (reached through
-// BullMQ's own API by the code that needs them), arbitrary job
-// updates, and moving jobs between queues.
+// Deliberately not in the contract: arbitrary job updates and moving jobs
+// between queues. Flows are here only as a tree of enqueues whose parent runs
+// after its children (enqueueFlow), rate limits only as a per-consumer option,
+// and job schedulers only as named cron schedules (schedules).
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
 export const JOB_STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
@@ -109,13 +110,37 @@ export interface ActiveJob {
   enqueuedAt: number;
   progress(value: Progress): Promise<void>;
   log(line: string): Promise<void>;
+  /** For the parent of a flow: its children's results, and the failures it was told to ignore. */
+  children(): Promise<ChildrenOutcome>;
 }
 
+export interface ChildrenOutcome {
+  /** Keyed by `<queue>:<id>`. */
+  results: Record<string, unknown>;
+  /** Children that failed for good, keyed by `<queue>:<id>`, with their failure message. */
+  failures: Record<string, string>;
+}
+
+/** One node of a flow: the job, and the jobs that must finish before it runs. */
+export interface FlowInput extends Omit<EnqueueInput, 'dedupKey' | 'runAt' | 'delayMs'> {
+  children?: FlowInput[];
+  /** Let the parent run even when this child fails for good; the parent sees the failure in children(). */
+  ignoreFailure?: boolean;
+}
+
+/** A flow as enqueued: each node's job id, in the shape of the input. */
+export interface FlowResult {
+  queue: string;
+  id: string;
+  children: FlowResult[];
+}
 /** Runs one job; the signal fires when the job is cancelled or the worker is forced down. */
 export type JobProcessor = (job: ActiveJob, signal: AbortSignal) => Promise<unknown>;
 
 export interface ConsumeOptions {
   concurrency: number;
+  /** BullMQ's rate limiter: at most `max` jobs of this queue start per `durationMs`, across all its workers. */
+  limiter?: { max: number; durationMs: number };
 }
 
 export interface ConsumerEvents {
@@ -157,6 +182,11 @@ export interface Store {
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events?: ConsumerEvents): Consumer;
   /** Cron schedules, kept as BullMQ job schedulers (see schedules.ts). */
   readonly schedules: ScheduleStore;
+  /** Enqueue a tree of jobs: each parent runs after its children; children may sit on other queues. */
+  enqueueFlow(flow: FlowInput): Promise<FlowResult>;
+  /** A small durable key-value facility for handlers' own state (a sync cursor); values are JSON. */
+  getValue<T = unknown>(key: string): Promise<T | undefined>;
+  setValue(key: string, value: unknown): Promise<void>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   /** Idempotent; runs every cleanup step even if one fails. */

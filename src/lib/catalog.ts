@@ -10,8 +10,11 @@ export interface QueueDefaults {
   rank: number;
 }
 
+// video's budget covers the worker process only: ffmpeg runs as a child with
+// its own memory (BENCHMARKS.md, "Video worker memory": ~110 MB peak for the
+// worker, ~155 MB for two ffmpeg children at 480p).
 export const CATALOG = {
-  video: { concurrency: 2, maxMemoryMb: 1024, drainTimeoutMs: 120_000, rank: 2 },
+  video: { concurrency: 2, maxMemoryMb: 512, drainTimeoutMs: 120_000, rank: 2 },
   document: { concurrency: 3, maxMemoryMb: 512, drainTimeoutMs: 60_000, rank: 2 },
   ai: { concurrency: 4, maxMemoryMb: 512, drainTimeoutMs: 60_000, rank: 1 },
   'rag-sync': { concurrency: 1, maxMemoryMb: 384, drainTimeoutMs: 60_000, rank: 3 },

@@ -14,6 +14,8 @@ export interface QueueConfig {
   maxJobs: number;
   drainTimeoutMs: number;
   rank: number;
+  /** BullMQ's rate limiter for the queue, from QUEUE_<NAME>_RATE_LIMIT="<max>/<durationMs>"; unset = no limit. */
+  rateLimit?: { max: number; durationMs: number };
 }
 
 export interface Config {
@@ -98,6 +100,14 @@ function readQueueInt(env: NodeJS.ProcessEnv, variable: string, fallback: number
   return value;
 }
 
+function readRateLimit(env: NodeJS.ProcessEnv, variable: string): QueueConfig['rateLimit'] {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(raw.trim());
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) fail(variable, `"<max jobs>/<per milliseconds>", e.g. "60/60000"; got "${raw}"`);
+  return { max: Number(match[1]), durationMs: Number(match[2]) };
+}
+
 function queueConfig(env: NodeJS.ProcessEnv, name: QueueName): QueueConfig {
   const defaults = CATALOG[name];
   const key = `QUEUE_${envName(name)}`;
@@ -109,6 +119,7 @@ function queueConfig(env: NodeJS.ProcessEnv, name: QueueName): QueueConfig {
     maxJobs: readQueueInt(env, `${key}_MAX_JOBS`, 0, 0),
     drainTimeoutMs: readQueueInt(env, `${key}_DRAIN_TIMEOUT_MS`, defaults.drainTimeoutMs, 0),
     rank: defaults.rank,
+    ...(env[`${key}_RATE_LIMIT`] ? { rateLimit: readRateLimit(env, `${key}_RATE_LIMIT`) } : {}),
   };
 }
 

@@ -24,7 +24,8 @@ async function main(): Promise<number> {
     : Number(process.env[`QUEUE_${envName(queue)}_CONCURRENCY`] ?? 1);
   // Once the supervisor is gone the channel is closed: a send then must not throw (it would crash a draining worker).
   const send = forked ? (message: WorkerMessage) => { if (process.connected) process.send?.(message, undefined, {}, () => {}); } : undefined;
-  const runtime = startRuntime({ store, queue, handler, concurrency, logger, send });
+  const limiter = isQueueName(queue) ? config.queues[queue].rateLimit : undefined;
+  const runtime = startRuntime({ store, queue, handler, concurrency, logger, send, ...(limiter ? { limiter } : {}) });
 
   let requested: Request | undefined;
   let wake: () => void = () => {};

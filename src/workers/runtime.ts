@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   /** IPC to the supervisor, when there is one. */
   send?: (message: WorkerMessage) => void;
   heartbeatMs?: number;
+  /** BullMQ's rate limiter on this queue (QUEUE_<NAME>_RATE_LIMIT). */
+  limiter?: { max: number; durationMs: number };
   /** How long after its signal fired a handler may run on before it counts as a zombie. */
   zombieGraceMs?: number;
   metrics?: WorkerMetrics;
@@ -46,7 +48,7 @@ export interface Runtime {
 }
 
 function validate(handler: HandlerDefinition, data: unknown): unknown {
-  if (!handler.schema) return data;
+  if (!handler.schema) return data; // a handler written in plain JavaScript may still leave it out
   const parsed = handler.schema.safeParse(data);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
@@ -59,6 +61,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const zombieGraceMs = options.zombieGraceMs ?? 5000;
   const metrics = options.metrics ?? workerMetrics();
+  const observed = { wait: metrics.wait.labels({ queue }), duration: metrics.duration.labels({ queue }), completed: metrics.completed.labels({ queue }) };
   const stats: RuntimeStats = { active: 0, processed: 0, failed: 0, zombies: 0 };
   const record: ProcessRecord = {
     id: `${os.hostname()}:${process.pid}:${queue}`, host: os.hostname(), pid: process.pid, queue, state: 'starting',
@@ -92,8 +95,13 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     storeSignal.addEventListener('abort', onStoreAbort, { once: true });
     const timer = setTimeout(() => controller.abort(new JobTimeoutError(job.timeoutMs)), job.timeoutMs);
     const work = Promise.resolve().then(() => handler.run(data, {
-      jobId: job.id, attempt: job.attempt, signal: controller.signal,
-      progress: job.progress, log: job.log, logger: logger.child({ jobId: job.id }),
+      jobId: job.id, name: job.name, attempt: job.attempt, signal: controller.signal, progress: job.progress, log: job.log,
+      get logger() {
+        return logger.child({ jobId: job.id }); // built on use: most handlers never log
+      },
+      enqueueFlow: (flow) => store.enqueueFlow(flow),
+      state: { get: (key) => store.getValue(key), set: (key, value) => store.setValue(key, value) },
+      childrenResults: () => job.children(),
     }));
     try {
       return await Promise.race([work, aborted]);
@@ -107,21 +115,23 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   async function runJob(job: ActiveJob, signal: AbortSignal): Promise<unknown> {
     const started = Date.now();
     stats.active++;
-    metrics.wait.observe({ queue }, Math.max(0, started - job.enqueuedAt) / 1000);
+    observed.wait.observe(Math.max(0, started - job.enqueuedAt) / 1000);
     try {
       return await perform(job, signal);
     } catch (thrown) {
       throw coerceError(thrown);
     } finally {
       stats.active--;
-      metrics.duration.observe({ queue }, (Date.now() - started) / 1000);
+      observed.duration.observe((Date.now() - started) / 1000);
     }
   }
 
-  const consumer: Consumer = store.consume(queue, runJob, { concurrency: options.concurrency }, {
+  const consumer: Consumer = store.consume(queue, runJob, {
+    concurrency: options.concurrency, ...(options.limiter ? { limiter: options.limiter } : {}),
+  }, {
     completed: () => {
       stats.processed++;
-      metrics.completed.inc({ queue });
+      observed.completed.inc();
     },
     failed: (job, error, final) => {
       stats.processed++;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { describeSchedules } from './describe-schedules.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-embedded-'));
@@ -13,3 +14,4 @@ const harness: ModeHarness = {
 };
 
 describeStore('embedded', harness);
+describeSchedules('embedded', harness);

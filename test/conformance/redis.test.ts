@@ -1,3 +1,4 @@
+import { describeSchedules } from './describe-schedules.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../helpers/services.js';
 
@@ -10,3 +11,4 @@ const harness: ModeHarness = {
 };
 
 describeStore('redis', harness);
+describeSchedules('redis', harness);

@@ -1,15 +1,17 @@
 // The Store over BullMQ: one Queue per queue name, jobvisor's job view and
 // cancelled state on top, extras per backend. See types.ts for the contract.
 import { randomUUID } from 'node:crypto';
-import type { Job, JobsOptions, JobType, Queue } from 'bullmq';
+import type { FlowProducer, Job, JobsOptions, JobType, Queue } from 'bullmq';
 import { NotFoundError, StateConflictError, StoreUnavailableError } from '../errors.js';
-import { createQueue, type Engine } from './connection.js';
+import { createFlowProducer, createQueue, type Engine } from './connection.js';
+import { addFlow } from './flows.js';
 import { BullConsumer } from './consumer.js';
 import type { Retention } from './extras.js';
 import { cancelledView, stateOf, timelineLine, toView, type RawJob } from './job-view.js';
+import { BullSchedules } from './schedules.js';
 import type {
-  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, JobProcessor, JobState, JobView,
-  ListQuery, ProcessRecord, StateCounts, Store,
+  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, JobProcessor, JobState,
+  JobView, ListQuery, ProcessRecord, ScheduleStore, StateCounts, Store,
 } from './types.js';
 
 export interface JobDefaults {
@@ -36,9 +38,24 @@ const PROJECT_SCAN_CAP = 10_000;
 
 export class BullStore implements Store {
   private readonly queues = new Map<string, Queue>();
+  private flowProducer?: FlowProducer;
   private closed?: Promise<void>;
+  private scheduleStore?: ScheduleStore;
 
   constructor(private readonly engine: Engine, private readonly defaults: JobDefaults) {}
+
+  get schedules(): ScheduleStore {
+    return (this.scheduleStore ??= new BullSchedules({
+      extras: this.engine.extras,
+      queue: (name) => this.queue(name),
+      templateOptions: (priority) => {
+        const { jobId: _jobId, ...opts } = this.jobOptions({ queue: '', data: null, priority }, '');
+        return opts;
+      },
+      enqueue: (input) => this.enqueue(input),
+      get: (queue, id) => this.get(queue, id),
+    }));
+  }
 
   get mode() {
     return this.engine.mode;
@@ -105,11 +122,29 @@ export class BullStore implements Store {
     return inputs.map((input) => results.get(input)!);
   }
 
+  enqueueFlow(flow: FlowInput): Promise<FlowResult> {
+    this.flowProducer ??= createFlowProducer(this.engine);
+    return addFlow(this.flowProducer, flow, (input, jobId) => this.jobOptions(input, jobId));
+  }
+
+  async getValue<T = unknown>(key: string): Promise<T | undefined> {
+    const json = await this.engine.extras.getValue(key);
+    return json === undefined ? undefined : (JSON.parse(json) as T);
+  }
+
+  async setValue(key: string, value: unknown): Promise<void> {
+    await this.engine.extras.setValue(key, JSON.stringify(value));
+  }
+
   async get(queue: string, id: string): Promise<JobView | undefined> {
     const bullQueue = this.queue(queue);
+    // The state first, then the job: a job finishing between the two reads then shows its final
+    // state with its result or error, never a final state with neither.
+    const stateRead = await bullQueue.getJobState(id);
     const job = await bullQueue.getJob(id);
     if (!job) return this.engine.extras.getCancelled(queue, id);
-    const [bullState, { logs }] = await Promise.all([job.getState(), bullQueue.getJobLogs(id)]);
+    const [bullState, { logs }] = await Promise.all([
+      stateRead === 'unknown' ? job.getState() : stateRead, bullQueue.getJobLogs(id)]);
     const cancelRequested = bullState === 'failed' && (await this.engine.extras.cancelRequested(queue, [id])).length > 0;
     const state = stateOf(bullState, cancelRequested);
     const view = this.view(queue, job, state, logs);
@@ -301,6 +336,7 @@ export class BullStore implements Store {
 
   private async closeAll(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    if (this.flowProducer) await Promise.allSettled([this.flowProducer.close()]);
     await Promise.allSettled([this.engine.extras.close()]);
     await Promise.allSettled([this.engine.close()]);
   }

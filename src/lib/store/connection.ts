@@ -1,7 +1,7 @@
 // Which backend, and how to reach it: the mode decides the BullMQ connection,
 // the backend factory (PostgreSQL only) and where the extras live.
 import { Redis } from 'ioredis';
-import { Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { FlowProducer, Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
 import type { Extras } from './extras.js';
 import { RedisExtras } from './extras-redis.js';
 import { PgExtras } from './extras-pg.js';
@@ -34,6 +34,7 @@ export interface Engine {
 // time, so the classes are built here, once, behind a cast.
 type QueueCtor = new (name: string, opts: object, factory?: unknown) => Queue;
 type WorkerCtor = new (name: string, processor: Processor, opts: object, factory?: unknown) => Worker;
+type FlowProducerCtor = new (opts: object, factory?: unknown) => FlowProducer;
 
 export function createQueue(engine: Engine, name: string): Queue {
   const { opts, factory } = engine.queueArgs('queue');
@@ -43,6 +44,11 @@ export function createQueue(engine: Engine, name: string): Queue {
 export function createWorker(engine: Engine, name: string, processor: Processor, options: Omit<WorkerOptions, 'connection'>): Worker {
   const { opts, factory } = engine.queueArgs('worker');
   return new (Worker as unknown as WorkerCtor)(name, processor, { ...options, ...opts }, factory);
+}
+
+export function createFlowProducer(engine: Engine): FlowProducer {
+  const { opts, factory } = engine.queueArgs('queue');
+  return new (FlowProducer as unknown as FlowProducerCtor)(opts, factory);
 }
 
 function redisEngine(url: string, prefix: string): Engine {

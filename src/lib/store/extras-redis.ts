@@ -1,7 +1,7 @@
 // Extras on Redis: plain keys under the deployment's prefix, beside BullMQ's own.
 import { Redis } from 'ioredis';
-import { BUCKET_MS, BUCKETS_PER_MINUTE, type Extras, type Retention } from './extras.js';
-import type { JobView, ProcessRecord } from './types.js';
+import { BUCKET_MS, BUCKETS_PER_MINUTE, type Extras, type Retention, type ScheduleRun } from './extras.js';
+import type { JobView, ProcessRecord, ScheduleRecord } from './types.js';
 
 export class RedisExtras implements Extras {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
@@ -110,6 +110,36 @@ export class RedisExtras implements Extras {
       failed += Number(f ?? 0);
     }
     return { completed, failed };
+  }
+
+  async saveSchedule(record: ScheduleRecord): Promise<void> {
+    await this.redis.hset(this.key('schedules'), record.name, JSON.stringify(record));
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    const all = await this.redis.hgetall(this.key('schedules'));
+    return Object.values(all).map((v) => JSON.parse(v) as ScheduleRecord);
+  }
+
+  async deleteSchedule(name: string): Promise<void> {
+    await this.redis.multi().hdel(this.key('schedules'), name).hdel(this.key('schedule-runs'), name).exec();
+  }
+
+  async recordScheduleRun(name: string, run: ScheduleRun): Promise<void> {
+    await this.redis.hset(this.key('schedule-runs'), name, JSON.stringify(run));
+  }
+
+  async scheduleRuns(): Promise<Map<string, ScheduleRun>> {
+    const all = await this.redis.hgetall(this.key('schedule-runs'));
+    return new Map(Object.entries(all).map(([name, v]) => [name, JSON.parse(v) as ScheduleRun]));
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    return (await this.redis.get(this.key('kv', key))) ?? undefined;
+  }
+
+  async setValue(key: string, json: string): Promise<void> {
+    await this.redis.set(this.key('kv', key), json);
   }
 
   async ping(): Promise<void> {

@@ -1,7 +1,7 @@
 // What BullMQ does not keep for us, kept per backend: the process registry,
 // cancellation (requests to running jobs, and the record of cancelled jobs,
 // which BullMQ has no state for) and the project index.
-import type { JobView, ProcessRecord } from './types.js';
+import type { JobView, ProcessRecord, ScheduleRecord } from './types.js';
 
 export const BUCKET_MS = 5000;
 export const BUCKETS_PER_MINUTE = 12;
@@ -38,6 +38,23 @@ export interface Extras {
   /** Jobs finished in the last 60 seconds (12 buckets). */
   lastMinute(queue: string): Promise<{ completed: number; failed: number }>;
 
+  /** Schedule definitions, enabled or not (a disabled one has no BullMQ scheduler). */
+  saveSchedule(record: ScheduleRecord): Promise<void>;
+  listSchedules(): Promise<ScheduleRecord[]>;
+  deleteSchedule(name: string): Promise<void>;
+  /** The last job a schedule started, written by the consumer: BullMQ does not keep it. */
+  recordScheduleRun(name: string, run: ScheduleRun): Promise<void>;
+  scheduleRuns(): Promise<Map<string, ScheduleRun>>;
+  /** Handlers' own small state (Store.getValue / setValue), JSON text. */
+  getValue(key: string): Promise<string | undefined>;
+  setValue(key: string, json: string): Promise<void>;
+
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ScheduleRun {
+  queue: string;
+  jobId: string;
+  at: number;
 }

@@ -2,9 +2,10 @@
 // may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
 // proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
 //
-// Deliberately not in the contract: flows, job schedulers and rate limits
-// (reached through BullMQ's own API by the code that needs them), arbitrary job
-// updates, and moving jobs between queues.
+// Deliberately not in the contract: arbitrary job updates and moving jobs
+// between queues. Flows are here only as a tree of enqueues whose parent runs
+// after its children (enqueueFlow), rate limits only as a per-consumer option,
+// and job schedulers only as named cron schedules (schedules).
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
 export const JOB_STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
@@ -118,17 +119,41 @@ export interface ActiveJob {
   enqueuedAt: number;
   progress(value: Progress): Promise<void>;
   log(line: string): Promise<void>;
+  /** For the parent of a flow: its children's results, and the failures it was told to ignore. */
+  children(): Promise<ChildrenOutcome>;
 }
 
+export interface ChildrenOutcome {
+  /** Keyed by `<queue>:<id>`. */
+  results: Record<string, unknown>;
+  /** Children that failed for good, keyed by `<queue>:<id>`, with their failure message. */
+  failures: Record<string, string>;
+}
+
+/** One node of a flow: the job, and the jobs that must finish before it runs. */
+export interface FlowInput extends Omit<EnqueueInput, 'dedupKey' | 'runAt' | 'delayMs'> {
+  children?: FlowInput[];
+  /** Let the parent run even when this child fails for good; the parent sees the failure in children(). */
+  ignoreFailure?: boolean;
+}
+
+/** A flow as enqueued: each node's job id, in the shape of the input. */
+export interface FlowResult {
+  queue: string;
+  id: string;
+  children: FlowResult[];
+}
 /** Runs one job; the signal fires when the job is cancelled or the worker is forced down. */
 export type JobProcessor = (job: ActiveJob, signal: AbortSignal) => Promise<unknown>;
 
 export interface ConsumeOptions {
   concurrency: number;
+  /** BullMQ's rate limiter: at most `max` jobs of this queue start per `durationMs`, across all its workers. */
+  limiter?: { max: number; durationMs: number };
 }
 
 export interface ConsumerEvents {
-  completed?: (job: ActiveJob, result: unknown) => void;
+  completed?: (jobId: string, result: unknown) => void;
   failed?: (job: ActiveJob, error: Error, final: boolean) => void;
 }
 
@@ -166,8 +191,62 @@ export interface Store {
   removeProcess(id: string): Promise<void>;
   listProcesses(): Promise<ProcessRecord[]>;
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events?: ConsumerEvents): Consumer;
+  /** Cron schedules, kept as BullMQ job schedulers (see schedules.ts). */
+  readonly schedules: ScheduleStore;
+  /** Enqueue a tree of jobs: each parent runs after its children; children may sit on other queues. */
+  enqueueFlow(flow: FlowInput): Promise<FlowResult>;
+  /** A small durable key-value facility for handlers' own state (a sync cursor); values are JSON. */
+  getValue<T = unknown>(key: string): Promise<T | undefined>;
+  setValue(key: string, value: unknown): Promise<void>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   /** Idempotent; runs every cleanup step even if one fails. */
   close(): Promise<void>;
+}
+
+/** A recurring job: what the catalog declares, and what the api may change. */
+export interface ScheduleSpec {
+  name: string;
+  queue: string;
+  /** 5 fields, or 6 with seconds first. */
+  cron: string;
+  /** IANA zone; the server's zone when unset. */
+  timezone?: string;
+  payload: unknown;
+  /** 1 highest … 10 lowest. */
+  priority: number;
+  enabled: boolean;
+}
+
+/** A schedule as stored: its definition, plus which declaration it came from. */
+export interface ScheduleRecord extends ScheduleSpec {
+  /** Hash of the declared definition this record was last reset to; a new hash means the catalog changed. */
+  declaredHash: string;
+  changedBy: 'catalog' | 'api';
+  updatedAt: string;
+}
+
+export interface ScheduleView extends Omit<ScheduleSpec, 'timezone'> {
+  /** null: the local zone of the process computing the next tick. */
+  timezone: string | null;
+  changedBy: 'catalog' | 'api';
+  /** When the last job started (or was enqueued by run-now); null before the first. */
+  lastRunAt: string | null;
+  /** When the pending job is due; null when disabled. A past time means no worker has taken it yet. */
+  nextRunAt: string | null;
+  /** state is null once retention has removed the job. */
+  lastJob: { id: string; state: JobState | null } | null;
+}
+
+/** Schedules over BullMQ's job schedulers: one scheduler per enabled schedule, id = name. */
+export interface ScheduleStore {
+  records(): Promise<ScheduleRecord[]>;
+  /** Writes the record and brings its BullMQ scheduler in line (upserted when enabled, removed when not). */
+  save(record: ScheduleRecord): Promise<void>;
+  /** Removes the record and its scheduler. */
+  remove(name: string): Promise<void>;
+  list(): Promise<ScheduleView[]>;
+  get(name: string): Promise<ScheduleView | undefined>;
+  /** Enqueues one job now with the schedule's payload and priority; the schedule itself is untouched. */
+  runNow(name: string): Promise<JobView>;
 }

@@ -1,20 +1,51 @@
-// Until real extraction lands: counts the words, lines and characters of a text.
-import { z } from 'zod';
+// document: extract the text of a PDF, DOCX, HTML page, Markdown or plain text
+// file (a path, a URL or inline content), normalise it, split it into
+// overlapping chunks and write them as JSON lines, one chunk a line.
 import { defineHandler } from '../handler.js';
+import { outputPath, writeLinesAtomically } from '../output.js';
+import { documentSchema } from '../schemas/document.js';
+import { chunk, normalise } from './document/chunk.js';
+import { extract } from './document/extract.js';
+import { load, type Loaded } from './document/load.js';
 
-const schema = z.object({ text: z.string() });
+/** Section (a PDF's page) number, 1-based, of an offset in the joined text. */
+function sectionAt(starts: number[], offset: number): number {
+  let section = 0;
+  while (section + 1 < starts.length && starts[section + 1]! <= offset) section++;
+  return section + 1;
+}
 
 export default defineHandler({
   queue: 'document',
-  schema,
+  name: 'extract',
+  schema: documentSchema,
   async run(data, ctx) {
-    const lines = data.text.split(/\r?\n/);
-    let words = 0;
-    for (const [i, line] of lines.entries()) {
-      ctx.signal.throwIfAborted();
-      words += line.split(/\s+/).filter(Boolean).length;
-      if (i % 1000 === 999) await ctx.progress({ current: i + 1, total: lines.length });
+    const loaded: Loaded = data.content !== undefined
+      ? { bytes: Buffer.from(data.content, 'utf8'), format: data.format ?? (/^\s*</.test(data.content) ? 'html' : 'text') }
+      : await load(data.source!, data.format, ctx.signal);
+    const extracted = await extract(loaded.bytes, loaded.format, ctx.signal, (done, total) =>
+      ctx.progress({ current: done, total, message: `extracted section ${done} of ${total}` }));
+    const sections = extracted.sections.map(normalise);
+    const starts: number[] = [];
+    let text = '';
+    for (const section of sections) {
+      if (!section) continue;
+      if (text) text += '\n\n';
+      starts.push(text.length);
+      text += section;
     }
-    return { words, lines: lines.length, characters: data.text.length };
+    const file = await outputPath('document', ctx.jobId, '.jsonl');
+    const source = data.source ?? 'inline';
+    const lines = function* () {
+      for (const piece of chunk(text, data.chunkSize, data.overlap)) {
+        const sections = [sectionAt(starts, piece.start), sectionAt(starts, Math.max(piece.start, piece.end - 1))];
+        yield JSON.stringify({ id: `${ctx.jobId}:${piece.index}`, source, sections, ...piece });
+      }
+    };
+    const chunks = await writeLinesAtomically(file, lines(), ctx.signal);
+    return {
+      format: loaded.format, title: extracted.title ?? null, sections: sections.length,
+      characters: text.length, chunks, output: file,
+    };
   },
 });

@@ -1,28 +1,53 @@
-// Housekeeping: removes files older than maxAgeDays from a directory.
+// maintenance: cache-cleanup removes output files (JOBVISOR_OUTPUT_DIR) last
+// modified more than maxAgeDays ago, then the folders that left empty, and
+// reports what it removed. It only ever touches the output directory: the path
+// is not taken from the job, so a job cannot aim it elsewhere.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { defineHandler } from '../handler.js';
+import { outputDir } from '../output.js';
+import { maintenanceSchema } from '../schemas/maintenance.js';
 
-const schema = z.object({ dir: z.string().default('./data/output'), maxAgeDays: z.number().min(0).default(30) });
+interface Sweep {
+  removed: string[];
+  bytes: number;
+  kept: number;
+}
+
+async function sweep(dir: string, cutoffMs: number, dryRun: boolean, signal: AbortSignal, into: Sweep): Promise<boolean> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  let empty = true;
+  for (const entry of entries) {
+    signal.throwIfAborted();
+    const target = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      const emptied = await sweep(target, cutoffMs, dryRun, signal, into);
+      if (emptied && !dryRun) await fs.rmdir(target).catch(() => {}); // a writer may have just put a file in it
+      else empty = false;
+      continue;
+    }
+    const stat = await fs.lstat(target).catch(() => undefined);
+    if (!stat || stat.mtimeMs >= cutoffMs) {
+      empty = false;
+      if (stat) into.kept++;
+      continue;
+    }
+    if (!dryRun) await fs.rm(target, { force: true });
+    into.removed.push(target);
+    into.bytes += stat.size;
+  }
+  return empty && !dryRun;
+}
 
 export default defineHandler({
   queue: 'maintenance',
-  schema,
+  name: 'cache-cleanup',
+  schema: maintenanceSchema,
   async run(data, ctx) {
-    const cutoff = Date.now() - data.maxAgeDays * 86_400_000;
-    const entries = await fs.readdir(data.dir, { withFileTypes: true }).catch(() => []);
-    const removed: string[] = [];
-    for (const entry of entries) {
-      ctx.signal.throwIfAborted();
-      if (!entry.isFile()) continue;
-      const file = path.join(data.dir, entry.name);
-      const stat = await fs.stat(file);
-      if (stat.mtimeMs < cutoff) {
-        await fs.rm(file, { force: true });
-        removed.push(entry.name);
-      }
-    }
-    return { dir: data.dir, removed };
+    const dir = outputDir();
+    const result: Sweep = { removed: [], bytes: 0, kept: 0 };
+    await sweep(dir, Date.now() - data.maxAgeDays * 86_400_000, data.dryRun, ctx.signal, result);
+    ctx.logger.info({ dir, removed: result.removed.length, bytes: result.bytes }, 'cache cleanup');
+    return { dir, dryRun: data.dryRun, removed: result.removed.map((f) => path.relative(dir, f)), removedBytes: result.bytes, kept: result.kept };
   },
 });

@@ -1,21 +1,64 @@
-// Until real transcoding lands: fingerprints the input in chunks with progress,
-// honest work whose result depends on every byte of the input.
-import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { defineHandler } from '../handler.js';
+// video: probe a local file (ffprobe), transcode it to H.264 mp4 at the
+// requested height and take a thumbnail (ffmpeg). Progress comes from ffmpeg's
+// own `-progress` output. Cancel and timeout kill ffmpeg and remove the job's
+// partial output: a half-written mp4 never stays behind.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { defineHandler, type HandlerContext } from '../handler.js';
+import { outputDir } from '../output.js';
+import { videoSchema, type VideoJob } from '../schemas/video.js';
+import { FFMPEG, probe, progressSeconds, run } from './video/ffmpeg.js';
 
-const schema = z.object({ source: z.string().min(1), chunks: z.number().int().min(1).max(1000).default(10) });
+async function transcode(data: VideoJob, durationSec: number, target: string, ctx: HandlerContext): Promise<void> {
+  let lastReported = -1;
+  let pending = '';
+  const args = [
+    '-hide_banner', '-nostats', '-y', '-i', data.source,
+    '-vf', `scale=-2:${data.height}`, '-c:v', 'libx264', '-preset', data.preset, '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-movflags', '+faststart', '-f', 'mp4', '-progress', 'pipe:1', target,
+  ];
+  await run(FFMPEG, args, ctx.signal, (chunk) => {
+    pending += chunk;
+    const end = pending.lastIndexOf('progress=');
+    if (end < 0) return;
+    const seconds = progressSeconds(pending);
+    pending = pending.slice(end);
+    if (seconds === undefined || durationSec <= 0) return;
+    const percent = Math.min(99, Math.floor((seconds / durationSec) * 100));
+    if (percent > lastReported) {
+      lastReported = percent;
+      void ctx.progress({ current: percent, total: 100, message: `transcoding ${seconds.toFixed(1)}s of ${durationSec.toFixed(1)}s` }).catch(() => {});
+    }
+  });
+}
 
 export default defineHandler({
   queue: 'video',
-  schema,
+  name: 'transcode',
+  schema: videoSchema,
   async run(data, ctx) {
-    const hash = createHash('sha256');
-    for (let i = 0; i < data.chunks; i++) {
-      ctx.signal.throwIfAborted();
-      hash.update(`${data.source}:${i}`);
-      await ctx.progress({ current: i + 1, total: data.chunks, message: `chunk ${i + 1}` });
+    const source = await probe(data.source, ctx.signal);
+    const dir = path.join(outputDir(), 'video', ctx.jobId);
+    const video = path.join(dir, `${data.height}p.mp4`);
+    const thumbnail = path.join(dir, 'thumbnail.jpg');
+    await fs.rm(dir, { recursive: true, force: true }); // a retry starts clean
+    await fs.mkdir(dir, { recursive: true });
+    try {
+      await ctx.progress({ current: 0, total: 100, message: `probed: ${source.width}x${source.height}, ${source.durationSec.toFixed(1)}s` });
+      await transcode(data, source.durationSec, `${video}.partial`, ctx);
+      await fs.rename(`${video}.partial`, video);
+      const at = data.thumbnailAtSec ?? source.durationSec / 10;
+      await run(FFMPEG, ['-hide_banner', '-y', '-ss', String(Math.min(at, Math.max(0, source.durationSec - 0.1))), '-i', video,
+        '-frames:v', '1', '-q:v', '3', thumbnail], ctx.signal);
+      const result = await probe(video, ctx.signal);
+      await ctx.progress({ current: 100, total: 100, message: 'done' });
+      return {
+        output: video, thumbnail, width: result.width, height: result.height, durationSec: result.durationSec,
+        source: { path: data.source, ...source },
+      };
+    } catch (error) {
+      await fs.rm(dir, { recursive: true, force: true });
+      throw error;
     }
-    return { source: data.source, fingerprint: hash.digest('hex'), chunks: data.chunks };
   },
 });

@@ -1,0 +1,10 @@
+// maintenance: housekeeping of the output directory.
+import { z } from 'zod';
+
+export const maintenanceSchema = z.object({
+  /** Remove output files last modified longer ago than this. */
+  maxAgeDays: z.number().min(0).default(30),
+  /** Report what would go, remove nothing. */
+  dryRun: z.boolean().default(false),
+});
+export type MaintenanceJob = z.infer<typeof maintenanceSchema>;

@@ -1,0 +1,80 @@
+// The real queues' handlers run by the real runtime over a real Redis store
+// (a unique key prefix per suite), writing into a temp output directory.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { openStore, type JobView, type Store } from '../../../src/lib/store/index.js';
+import type { HandlerDefinition } from '../../../src/workers/handler.js';
+import { startRuntime, type Runtime } from '../../../src/workers/runtime.js';
+import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../../helpers/services.js';
+import { waitFor } from '../../helpers/wait.js';
+
+export interface Harness {
+  store: Store;
+  prefix: string;
+  /** The temp JOBVISOR_OUTPUT_DIR of this suite. */
+  output: string;
+  /** A temp folder for the suite's inputs. */
+  scratch: string;
+  /** Runs a queue's handler (imported by the test: mocha's tsx/cjs hook does not serve the registry's dynamic import). */
+  start(queue: string, handler: HandlerDefinition<any>, options?: { concurrency?: number; limiter?: { max: number; durationMs: number } }): Runtime;
+  settled(queue: string, id: string, timeoutMs?: number): Promise<JobView>;
+}
+
+const TEST_JOBS = {
+  attempts: 3,
+  backoffMs: 200,
+  timeoutMs: 60_000,
+  keepCompleted: { count: 1000, ageSeconds: 3600 },
+  keepFailed: { count: 1000, ageSeconds: 3600 },
+  lockMs: 5000,
+  stalledIntervalMs: 2000,
+};
+
+/** Call at the top of a describe: before/after hooks open and clean everything. */
+export function useHarness(): Harness {
+  const runtimes: Runtime[] = [];
+  const previousOutput = process.env.JOBVISOR_OUTPUT_DIR;
+  const harness = { prefix: uniqueName('jvh') } as Harness;
+
+  before(async function () {
+    await requireService(this, `Redis at ${REDIS_URL}`, () => redisAnswers());
+    harness.scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'jv-in-'));
+    harness.output = await fs.mkdtemp(path.join(os.tmpdir(), 'jv-out-'));
+    process.env.JOBVISOR_OUTPUT_DIR = harness.output;
+    harness.store = await openStore({ mode: 'redis', redisUrl: REDIS_URL, prefix: harness.prefix, jobs: TEST_JOBS });
+  });
+
+  after(async () => {
+    await Promise.all(runtimes.map((r) => r.close()));
+    await harness.store?.close();
+    await dropRedisPrefix(harness.prefix).catch(() => {});
+    if (previousOutput === undefined) delete process.env.JOBVISOR_OUTPUT_DIR;
+    else process.env.JOBVISOR_OUTPUT_DIR = previousOutput;
+    for (const dir of [harness.scratch, harness.output]) if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  harness.start = (queue, handler, options = {}) => {
+    const runtime = startRuntime({
+      store: harness.store, queue, handler: handler as HandlerDefinition, concurrency: options.concurrency ?? 1, logger: pino({ level: 'silent' }),
+      heartbeatMs: 500, ...(options.limiter ? { limiter: options.limiter } : {}),
+    });
+    runtimes.push(runtime);
+    return runtime;
+  };
+
+  harness.settled = (queue, id, timeoutMs = 30_000) => waitFor(async () => {
+    const job = await harness.store.get(queue, id);
+    // finishedAt too: the store reads a job, then its state, and a job finishing in between looks failed without its error.
+    return job && ['completed', 'failed', 'cancelled'].includes(job.state) && job.finishedAt ? job : undefined;
+  }, { timeoutMs, intervalMs: 100, message: `job ${queue}/${id} to finish` });
+
+  return harness;
+}
+
+export const FIXTURES = path.resolve(__dirname, '../../fixtures/documents');
+
+export async function readJsonLines<T = Record<string, unknown>>(file: string): Promise<T[]> {
+  return (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
+}

@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '../../src/lib/config.js';
+
+describe('config', () => {
+  it('defaults to the embedded mode with the catalog settings', () => {
+    const config = loadConfig({});
+    expect(config.mode).to.equal('embedded');
+    expect(config.embeddedPgPort).to.equal(54329);
+    expect(config.queues.video).to.include({ concurrency: 2, processes: 1, maxJobs: 0 });
+    expect(config.queues['rag-sync'].concurrency).to.equal(1);
+    expect(config.workerQueues).to.include.members(['video', 'document', 'ai', 'rag-sync', 'maintenance']);
+    expect(config.jobs).to.include({ attempts: 3, backoffMs: 2000, timeoutMs: 600_000 });
+  });
+
+  it('chooses Redis over PostgreSQL when both are set', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://h:6379', DATABASE_URL: 'postgres://u@h/db' }).mode).to.equal('redis');
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).mode).to.equal('postgres');
+  });
+
+  it('reads per-queue overrides with the upper-cased, underscored name', () => {
+    const config = loadConfig({ QUEUE_RAG_SYNC_CONCURRENCY: '4', QUEUE_VIDEO_PROCESSES: '3', QUEUE_AI_MAX_MEMORY_MB: '900', WORKER_QUEUES: 'video, ai' });
+    expect(config.queues['rag-sync'].concurrency).to.equal(4);
+    expect(config.queues.video.processes).to.equal(3);
+    expect(config.queues.ai.maxMemoryMb).to.equal(900);
+    expect(config.workerQueues).to.deep.equal(['video', 'ai']);
+  });
+
+  it('splits key lists and ignores blanks', () => {
+    const config = loadConfig({ API_KEYS: 'a, b,,c', ADMIN_API_KEYS: '' });
+    expect(config.apiKeys).to.deep.equal(['a', 'b', 'c']);
+    expect(config.adminApiKeys).to.deep.equal([]);
+  });
+
+  for (const [variable, value] of [
+    ['PORT', 'eighty'],
+    ['QUEUE_VIDEO_CONCURRENCY', '0'],
+    ['QUEUE_DOCUMENT_MAX_MEMORY_MB', '1.5'],
+    ['WORKER_QUEUES', 'video,nope'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['LOG_LEVEL', 'loud'],
+    ['JOBVISOR_PREFIX', 'Has-Dash'],
+  ] as const) {
+    it(`stops with a message naming ${variable} when it is "${value}"`, () => {
+      expect(() => loadConfig({ [variable]: value })).to.throw(ConfigError, new RegExp(`^${variable}: expected`));
+    });
+  }
+});

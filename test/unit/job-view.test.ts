@@ -70,3 +70,13 @@ describe('job view', () => {
     expect(events).to.deep.equal(['created', 'progress']);
   });
 });
+
+describe('job ids', () => {
+  it('are UUIDv7 strings that sort in creation order, even within one millisecond', async () => {
+    const { newJobId } = await import('../../src/lib/store/job-id.js');
+    const ids = Array.from({ length: 50 }, () => newJobId(T0 + 10_000_000));
+    expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).to.equal(true);
+    expect([...ids].sort()).to.deep.equal(ids);
+    expect(new Set(ids).size).to.equal(50);
+  });
+});

@@ -4,6 +4,7 @@ import type { FlowProducer, Job, JobsOptions, JobType, Queue } from 'bullmq';
 import { NotFoundError, StateConflictError, StoreUnavailableError } from '../errors.js';
 import { createFlowProducer, createQueue, type Engine } from './connection.js';
 import { addFlow } from './flows.js';
+import { newJobId } from './job-id.js';
 import { BullConsumer } from './consumer.js';
 import type { Retention } from './extras.js';
 import { cancelledView, stateOf, timelineLine, toView, type RawJob } from './job-view.js';

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { newJobId } from '../../src/lib/store/job-id.js';
 import { buildTimeline, cancelledView, stateOf, timelineLine, toView, userLogLines, type RawJob } from '../../src/lib/store/job-view.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -72,8 +73,7 @@ describe('job view', () => {
 });
 
 describe('job ids', () => {
-  it('are UUIDv7 strings that sort in creation order, even within one millisecond', async () => {
-    const { newJobId } = await import('../../src/lib/store/job-id.js');
+  it('are UUIDv7 strings that sort in creation order, even within one millisecond', () => {
     const ids = Array.from({ length: 50 }, () => newJobId(T0 + 10_000_000));
     expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).to.equal(true);
     expect([...ids].sort()).to.deep.equal(ids);

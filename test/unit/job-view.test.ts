@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { newJobId } from '../../src/lib/store/job-id.js';
 import { buildTimeline, cancelledView, stateOf, timelineLine, toView, userLogLines, type RawJob } from '../../src/lib/store/job-view.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -68,5 +69,14 @@ describe('job view', () => {
   it('skips a damaged timeline line instead of failing the view', () => {
     const events = buildTimeline(raw(), 'waiting', ['{"tl":1, broken', timelineLine('progress', T0 + 1, '50')]).map((e) => e.event);
     expect(events).to.deep.equal(['created', 'progress']);
+  });
+});
+
+describe('job ids', () => {
+  it('are UUIDv7 strings that sort in creation order, even within one millisecond', () => {
+    const ids = Array.from({ length: 50 }, () => newJobId(T0 + 10_000_000));
+    expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).to.equal(true);
+    expect([...ids].sort()).to.deep.equal(ids);
+    expect(new Set(ids).size).to.equal(50);
   });
 });

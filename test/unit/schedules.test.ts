@@ -7,7 +7,7 @@ describe('declared schedules', () => {
   it('declares rag-sync, news-fetch and cache-cleanup with their defaults', () => {
     const byName = Object.fromEntries(declaredSchedules({}).map((s) => [s.name, s]));
     expect(byName['rag-sync']).to.include({ queue: 'rag-sync', cron: '0 6 * * *', enabled: true });
-    expect(byName['news-fetch']).to.include({ queue: 'rag-sync', cron: '0 */4 * * *', enabled: true });
+    expect(byName['news-fetch'], 'news-fetch waits for feeds').to.include({ queue: 'rag-sync', cron: '0 */4 * * *', enabled: false });
     expect(byName['cache-cleanup']).to.include({ queue: 'maintenance', cron: '0 3 * * 0', enabled: true });
     expect(byName['cache-cleanup']!.payload).to.deep.equal({ maxAgeDays: 30 });
   });

@@ -1,10 +1,10 @@
 // The Store over BullMQ: one Queue per queue name, jobvisor's job view and
 // cancelled state on top, extras per backend. See types.ts for the contract.
-import { randomUUID } from 'node:crypto';
 import type { FlowProducer, Job, JobsOptions, JobType, Queue } from 'bullmq';
 import { NotFoundError, StateConflictError, StoreUnavailableError } from '../errors.js';
 import { createFlowProducer, createQueue, type Engine } from './connection.js';
 import { addFlow } from './flows.js';
+import { newJobId } from './job-id.js';
 import { BullConsumer } from './consumer.js';
 import type { Retention } from './extras.js';
 import { cancelledView, stateOf, timelineLine, toView, type RawJob } from './job-view.js';
@@ -104,7 +104,7 @@ export class BullStore implements Store {
   }
 
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
-    const jobId = randomUUID();
+    const jobId = newJobId();
     const job = await this.queue(input.queue).add(input.name ?? 'default', input.data, this.jobOptions(input, jobId));
     return this.afterAdd(input, job, jobId);
   }
@@ -114,7 +114,7 @@ export class BullStore implements Store {
     for (const input of inputs) byQueue.set(input.queue, [...(byQueue.get(input.queue) ?? []), input]);
     const results = new Map<EnqueueInput, EnqueueResult>();
     for (const [queue, group] of byQueue) {
-      const ids = group.map(() => randomUUID());
+      const ids = group.map(() => newJobId());
       const jobs = await this.queue(queue).addBulk(
         group.map((input, i) => ({ name: input.name ?? 'default', data: input.data, opts: this.jobOptions(input, ids[i]!) })));
       for (const [i, job] of jobs.entries()) results.set(group[i]!, await this.afterAdd(group[i]!, job, ids[i]!));
@@ -157,7 +157,7 @@ export class BullStore implements Store {
     const bullQueue = this.queue(queue);
     const lists = await Promise.all(BULL_TYPES[state].map((type) => bullQueue.getJobs([type], 0, want - 1, false)));
     let jobs = lists.flat().filter((j): j is Job => Boolean(j));
-    if (lists.filter((l) => l.length > 0).length > 1) jobs = jobs.sort((a, b) => b.timestamp - a.timestamp);
+    if (lists.filter((l) => l.length > 0).length > 1) jobs = jobs.sort((a, b) => b.timestamp - a.timestamp || String(b.id).localeCompare(String(a.id)));
     const cancelled = state === 'failed'
       ? new Set(await this.engine.extras.cancelRequested(queue, jobs.map((j) => String(j.id))))
       : new Set<string>();
@@ -170,7 +170,7 @@ export class BullStore implements Store {
     const want = offset + limit;
     const states = state ? [state] : (['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as JobState[]);
     const views = (await Promise.all(states.map((s) => this.listState(queue, s, want)))).flat();
-    if (states.length > 1) views.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    if (states.length > 1) views.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
     return views.slice(offset, offset + limit).map((v) => ({ ...v, timeline: [] }));
   }
 

@@ -61,14 +61,17 @@ export function recycleReason(worker: WorkerFacts, maxJobs: number, policy: Pick
   return undefined;
 }
 
-/** A worker is dead to us when it has been silent past the timeout (or never became ready). */
+/**
+ * A worker is dead to us when it has been silent past the heartbeat timeout, or
+ * when it has not become ready (and sent a first heartbeat) within the start timeout.
+ */
 export function livenessFailure(
   worker: { ready: boolean; forkedAt: number; lastHeartbeatAt?: number },
   now: number,
   policy: Pick<PolicySettings, 'heartbeatTimeoutMs' | 'startTimeoutMs'>,
 ): boolean {
-  if (worker.lastHeartbeatAt !== undefined) return now - worker.lastHeartbeatAt > policy.heartbeatTimeoutMs;
-  return !worker.ready && now - worker.forkedAt > policy.startTimeoutMs;
+  if (worker.ready && worker.lastHeartbeatAt !== undefined) return now - worker.lastHeartbeatAt > policy.heartbeatTimeoutMs;
+  return now - worker.forkedAt > policy.startTimeoutMs;
 }
 
 /** Crash times still inside the window. */

@@ -38,6 +38,8 @@ describe('supervisor policy', () => {
     expect(livenessFailure({ ready: true, forkedAt: 0, lastHeartbeatAt: 10_000 }, 40_001, policy)).to.equal(true);
     expect(livenessFailure({ ready: false, forkedAt: 0 }, 59_000, policy)).to.equal(false);
     expect(livenessFailure({ ready: false, forkedAt: 0 }, 60_001, policy)).to.equal(true);
+    expect(livenessFailure({ ready: false, forkedAt: 0, lastHeartbeatAt: 59_000 }, 60_001, policy), 'beating but never fetching').to.equal(true);
+    expect(livenessFailure({ ready: true, forkedAt: 0 }, 60_001, policy), 'ready but never beating').to.equal(true);
   });
 
   it('marks a queue crash-looping at 5 crashes within 5 minutes', () => {

@@ -1,8 +1,9 @@
 // Entry of the supervisor process (workers/index.js, `npm run supervisor`, pm2's
 // `workers` app). It owns the store connection (and so the embedded PostgreSQL,
 // started before any worker is forked), the metrics port and the signals.
-import { ConfigError, loadConfig } from '../config.js';
 import { pino } from 'pino';
+import { ConfigError, loadConfig } from '../config.js';
+import { declaredSchedules, reconcileSchedules } from '../schedules.js';
 import { openStore } from '../store/index.js';
 import { readHostMemory } from './memory.js';
 import { startMetricsServer } from './metrics-server.js';
@@ -11,10 +12,13 @@ import { Supervisor } from './supervisor.js';
 
 async function main(): Promise<number> {
   const config = loadConfig();
+  const schedules = declaredSchedules(); // a bad CRON_* value stops the process here, before any fork
   const policy = loadPolicy();
   // `pid` in a supervisor line names the worker it is about; the supervisor's own is `supervisorPid`.
   const logger = pino({ level: config.logLevel, base: { role: 'supervisor', supervisorPid: process.pid } });
   const store = await openStore(config, (line) => logger.warn(line));
+  // Whichever supervisor starts brings the stored schedules in line with the declared ones; any number may at once.
+  logger.info({ schedules: await reconcileSchedules(store, schedules) }, 'schedules reconciled');
   const supervisor = new Supervisor({ config, policy, logger, store, readMemory: readHostMemory });
 
   // Signal handlers only record; the loop in supervisor.run() acts. A second SIGINT forces.

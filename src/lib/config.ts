@@ -46,6 +46,9 @@ export interface Config {
   production: boolean;
 }
 
+/** Node's timers hold at most 2^31−1 ms (24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -64,7 +67,7 @@ const base = z.object({
   WORKER_QUEUES: z.string().default('all'),
   JOB_DEFAULT_ATTEMPTS: int(1, 100).default(3),
   JOB_DEFAULT_BACKOFF_MS: int(0).default(2000),
-  JOB_DEFAULT_TIMEOUT_MS: int(1).default(600_000),
+  JOB_DEFAULT_TIMEOUT_MS: int(1, MAX_TIMER_MS).default(600_000),
   JOB_KEEP_COMPLETED_COUNT: int(0).default(1000),
   JOB_KEEP_COMPLETED_AGE_S: int(0).default(24 * 3600),
   JOB_KEEP_FAILED_COUNT: int(0).default(5000),

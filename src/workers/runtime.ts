@@ -3,6 +3,7 @@
 // perform → normalise outcome), and a heartbeat to the supervisor and to the
 // process registry every second.
 import os from 'node:os';
+import { MAX_TIMER_MS } from '../lib/config.js';
 import { coerceError, JobCancelledError, JobTimeoutError, UnrecoverableError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { HeartbeatMessage, WorkerMessage } from '../lib/messages.js';
@@ -93,7 +94,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     aborted.catch(() => {});
     const onStoreAbort = () => controller.abort(new JobCancelledError());
     storeSignal.addEventListener('abort', onStoreAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(new JobTimeoutError(job.timeoutMs)), job.timeoutMs);
+    const timer = setTimeout(() => controller.abort(new JobTimeoutError(job.timeoutMs)), Math.min(job.timeoutMs, MAX_TIMER_MS));
     const work = Promise.resolve().then(() => handler.run(data, {
       jobId: job.id, name: job.name, attempt: job.attempt, signal: controller.signal, progress: job.progress, log: job.log,
       get logger() {

@@ -317,6 +317,22 @@ export function describeStore(mode: string, harness: ModeHarness): void {
       expect((await store.list({ queue, limit: 1, offset: 1 })).map((j) => j.id)).to.deep.equal([b.id]);
     });
 
+    it('lists newest first whatever the priorities and delays, and finished jobs by when they finished', async () => {
+      const low = (await store.enqueue({ queue, data: { i: 1 }, priority: 10 })).job;
+      const delayed = (await store.enqueue({ queue, data: { i: 2 }, delayMs: 60_000, priority: 1 })).job;
+      const high = (await store.enqueue({ queue, data: { i: 3 }, priority: 1 })).job;
+      const mid = (await store.enqueue({ queue, data: { i: 4 }, priority: 5 })).job;
+      expect((await store.list({ queue, limit: 10, offset: 0 })).map((j) => j.id)).to.deep.equal([mid.id, high.id, delayed.id, low.id]);
+      expect((await store.list({ queue, state: 'waiting', limit: 2, offset: 0 })).map((j) => j.id)).to.deep.equal([mid.id, high.id]);
+      expect((await store.list({ queue, state: 'waiting', limit: 2, offset: 2 })).map((j) => j.id)).to.deep.equal([low.id]);
+      work(async () => 'ok');
+      await waitFor(async () => (await store.counts(queue)).completed === 3, { message: 'three completions' });
+      const finished = await store.list({ queue, state: 'completed', limit: 10, offset: 0 });
+      expect(finished.map((j) => j.id)).to.have.members([high.id, mid.id, low.id]);
+      const finishTimes = finished.map((j) => Date.parse(j.finishedAt!));
+      expect(finishTimes).to.deep.equal([...finishTimes].sort((a, b) => b - a));
+    });
+
     it('pauses a queue so nothing new starts, and resumes it', async () => {
       await store.pause(queue);
       expect(await store.isPaused(queue)).to.equal(true);

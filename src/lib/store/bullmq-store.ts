@@ -34,7 +34,7 @@ const BULL_TYPES: Record<Exclude<JobState, 'cancelled'>, JobType[]> = {
 };
 
 const CANCEL_WAIT_MS = 3000;
-const PROJECT_SCAN_CAP = 10_000;
+const LIST_SCAN_CAP = 10_000;
 
 export class BullStore implements Store {
   private readonly queues = new Map<string, Queue>();
@@ -105,7 +105,10 @@ export class BullStore implements Store {
 
   async enqueue(input: EnqueueInput): Promise<EnqueueResult> {
     const jobId = newJobId();
-    const job = await this.queue(input.queue).add(input.name ?? 'default', input.data, this.jobOptions(input, jobId));
+    const [job] = await Promise.all([
+      this.queue(input.queue).add(input.name ?? 'default', input.data, this.jobOptions(input, jobId)),
+      this.engine.extras.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now() }]), // beside the add, not after it
+    ]);
     return this.afterAdd(input, job, jobId);
   }
 
@@ -115,8 +118,12 @@ export class BullStore implements Store {
     const results = new Map<EnqueueInput, EnqueueResult>();
     for (const [queue, group] of byQueue) {
       const ids = group.map(() => newJobId());
-      const jobs = await this.queue(queue).addBulk(
-        group.map((input, i) => ({ name: input.name ?? 'default', data: input.data, opts: this.jobOptions(input, ids[i]!) })));
+      const now = Date.now();
+      const [jobs] = await Promise.all([
+        this.queue(queue).addBulk(
+          group.map((input, i) => ({ name: input.name ?? 'default', data: input.data, opts: this.jobOptions(input, ids[i]!) }))),
+        this.engine.extras.indexCreated(queue, ids.map((id) => ({ id, createdAt: now }))),
+      ]);
       for (const [i, job] of jobs.entries()) results.set(group[i]!, await this.afterAdd(group[i]!, job, ids[i]!));
     }
     return inputs.map((input) => results.get(input)!);
@@ -164,30 +171,54 @@ export class BullStore implements Store {
     return jobs.slice(0, want).map((job) => this.view(queue, job, cancelled.has(String(job.id)) ? 'cancelled' : state));
   }
 
+  /**
+   * Newest first. Finished states come in the order they finished (BullMQ's own
+   * order, most recent first); everything else is read from the creation index,
+   * scanning at most LIST_SCAN_CAP of the newest jobs.
+   */
   async list(query: ListQuery): Promise<JobView[]> {
     const { queue, state, projectId, limit, offset } = query;
-    if (projectId) return this.listProject(query, projectId);
-    const want = offset + limit;
-    const states = state ? [state] : (['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'] as JobState[]);
-    const views = (await Promise.all(states.map((s) => this.listState(queue, s, want)))).flat();
-    if (states.length > 1) views.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
-    return views.slice(offset, offset + limit).map((v) => ({ ...v, timeline: [] }));
+    const extras = this.engine.extras;
+    let views: JobView[];
+    if (projectId) {
+      views = await this.scanIndex(query, (o, l) => extras.listProject(queue, projectId, o, l), (gone) => extras.unindexProject(queue, projectId, gone));
+    } else if (state === 'completed' || state === 'failed' || state === 'cancelled' || state === 'active') {
+      views = (await this.listState(queue, state, offset + limit)).slice(offset, offset + limit);
+    } else {
+      views = await this.scanIndex(query, (o, l) => extras.listCreated(queue, o, l), (gone) => extras.unindexCreated(queue, gone));
+    }
+    return views.map((v) => ({ ...v, timeline: [] }));
   }
 
-  private async listProject(query: ListQuery, projectId: string): Promise<JobView[]> {
+  /** Walk an index of ids, newest first, keeping the jobs in the wanted state; ids of removed jobs are dropped from it. */
+  private async scanIndex(
+    query: ListQuery,
+    page: (offset: number, limit: number) => Promise<string[]>,
+    unindex: (ids: string[]) => Promise<void>,
+  ): Promise<JobView[]> {
     const { queue, state, limit, offset } = query;
     const matched: JobView[] = [];
-    const chunk = 100;
-    for (let scanned = 0; matched.length < offset + limit && scanned < PROJECT_SCAN_CAP; scanned += chunk) {
-      const ids = await this.engine.extras.listProject(queue, projectId, scanned, chunk);
-      const views = await Promise.all(ids.map((id) => this.get(queue, id)));
+    const chunk = 200;
+    for (let position = 0, scanned = 0; matched.length < offset + limit && scanned < LIST_SCAN_CAP; scanned += chunk) {
+      const ids = await page(position, chunk);
+      const views = await Promise.all(ids.map((id) => this.summary(queue, id)));
       const gone = ids.filter((_, i) => !views[i]);
-      await this.engine.extras.unindexProject(queue, projectId, gone);
-      scanned -= gone.length;
-      matched.push(...views.filter((v): v is JobView => Boolean(v) && (!state || v!.state === state)));
+      await unindex(gone);
+      position += ids.length - gone.length;
+      matched.push(...views.filter((v): v is JobView => v !== undefined && (!state || v.state === state)));
       if (ids.length < chunk) break;
     }
-    return matched.slice(offset, offset + limit).map((v) => ({ ...v, timeline: [] }));
+    return matched.slice(offset, offset + limit);
+  }
+
+  /** A job's view without its logs: two reads instead of three, for lists. */
+  private async summary(queue: string, id: string): Promise<JobView | undefined> {
+    const stateRead = await this.queue(queue).getJobState(id); // state first, as in get()
+    const job = await this.queue(queue).getJob(id);
+    if (!job) return this.engine.extras.getCancelled(queue, id);
+    const bullState = stateRead === 'unknown' ? await job.getState() : stateRead;
+    const cancelRequested = bullState === 'failed' && (await this.engine.extras.cancelRequested(queue, [id])).length > 0;
+    return this.view(queue, job, stateOf(bullState, cancelRequested));
   }
 
   async cancel(queue: string, id: string): Promise<JobView> {
@@ -212,6 +243,10 @@ export class BullStore implements Store {
 
   /** A job that has not started is archived as cancelled and removed, so no worker can take it. */
   private async removeBeforeRun(queue: string, job: Job, view: JobView): Promise<boolean> {
+    if (job.repeatJobKey) {
+      // BullMQ will not remove a scheduler's pending job: its schedule owns it.
+      throw new StateConflictError('this job belongs to a cron schedule: disable the schedule instead', view.state);
+    }
     const now = Date.now();
     await this.engine.extras.archiveCancelled(cancelledView(view, now), this.defaults.keepFailed);
     try {
@@ -232,6 +267,8 @@ export class BullStore implements Store {
       view = await this.get(queue, id);
     }
     if (!view) throw new NotFoundError(`no job ${id} in queue ${queue}`);
+    // Finished on its own before the request reached it: the request has nothing left to do.
+    if (view.state === 'completed' || view.state === 'failed') await this.engine.extras.clearCancel(queue, id);
     return view;
   }
 
@@ -243,7 +280,7 @@ export class BullStore implements Store {
     if (state !== 'failed') throw new StateConflictError(`only a failed or cancelled job can be retried; this one is ${stateOf(state, false)}`, stateOf(state, false));
     await this.engine.extras.clearCancel(queue, id);
     await job.log(timelineLine('retrying', Date.now(), 'retried by hand'));
-    await job.retry('failed');
+    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true }); // a fresh set of attempts
     return (await this.get(queue, id))!;
   }
 
@@ -257,6 +294,9 @@ export class BullStore implements Store {
       ...(archived.projectId ? { projectId: archived.projectId } : {}),
     };
     const job = await this.queue(queue).add(archived.name, archived.data, this.jobOptions(input, id));
+    if (job.id !== id) {
+      throw new StateConflictError(`job ${job.id} holds dedupKey ${archived.dedupKey} now; this one stays cancelled`, 'cancelled');
+    }
     await this.engine.extras.deleteCancelled(queue, id);
     await this.engine.extras.clearCancel(queue, id);
     await job.log(timelineLine('retrying', Date.now(), 'retried by hand after cancel'));

@@ -68,12 +68,21 @@ function redisEngine(url: string, prefix: string): Engine {
   };
 }
 
-function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, server?: EmbeddedServer): Engine {
+async function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, server?: EmbeddedServer): Promise<Engine> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`store: "${schema}" is not a plain schema name`);
   const connection = { connectionString, schema, migrate: true, max: 3 } as unknown as ConnectionOptions;
+  const extras = PgExtras.create(connectionString, schema);
+  // The schema and jobvisor's tables exist before any BullMQ class runs its own migration, so
+  // the two never race on CREATE SCHEMA; a store that cannot reach its database fails here, at open.
+  await extras.prepare().catch(async (error: unknown) => {
+    await extras.close();
+    await server?.stop();
+    throw error;
+  });
   return {
     mode,
     queueArgs: () => ({ opts: { connection }, factory: createPostgresBackend }),
-    extras: PgExtras.create(connectionString, schema),
+    extras,
     close: async () => {
       await server?.stop();
     },

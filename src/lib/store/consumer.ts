@@ -32,6 +32,8 @@ export class BullConsumer implements Consumer {
   private readonly timers: NodeJS.Timeout[] = [];
   private finished = { completed: 0, failed: 0 };
   private closing?: Promise<void>;
+  /** Writes that follow a job's end (archive, timeline, schedule run); a drain waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
   private held = false;
 
   constructor(
@@ -52,14 +54,19 @@ export class BullConsumer implements Consumer {
     });
     this.worker.on('error', () => {}); // connection errors are retried by BullMQ; liveness is the heartbeat's job
     this.worker.on('completed', (job, result) => this.onCompleted(job, result));
-    this.worker.on('failed', (job, error) => { if (job) void this.onFailed(job, error).catch(() => {}); });
-    this.worker.on('stalled', (jobId) => void this.onStalled(jobId).catch(() => {}));
+    this.worker.on('failed', (job, error) => { if (job) this.track(this.onFailed(job, error)); });
+    this.worker.on('stalled', (jobId) => this.track(this.onStalled(jobId)));
     this.timers.push(setInterval(() => void this.pollCancels().catch(() => {}), CANCEL_POLL_MS));
     this.timers.push(setInterval(() => void this.flushThroughput().catch(() => {}), THROUGHPUT_FLUSH_MS));
   }
 
   ready(): Promise<void> {
     return this.worker.waitUntilReady().then(() => {});
+  }
+
+  private track(work: Promise<unknown>): void {
+    const settled = work.catch(() => {}).finally(() => this.pending.delete(settled));
+    this.pending.add(settled);
   }
 
   get activeCount(): number {
@@ -75,7 +82,7 @@ export class BullConsumer implements Consumer {
     }
     this.active.add(id);
     // BullMQ does not keep a scheduler's last job; one write per scheduled job, none for the rest.
-    if (job.repeatJobKey) void this.recordScheduleRun(job.repeatJobKey, id, job.processedOn ?? Date.now());
+    if (job.repeatJobKey) this.track(this.recordScheduleRun(job.repeatJobKey, id, job.processedOn ?? Date.now()));
     try {
       return await this.processor(this.activeJob(job), signal ?? new AbortController().signal);
     } catch (thrown) {
@@ -123,7 +130,7 @@ export class BullConsumer implements Consumer {
   private onCompleted(job: Job, result: unknown): void {
     const id = String(job.id);
     this.finished.completed++;
-    if (this.cancelling.delete(id)) void this.engine.extras.clearCancel(this.queue, id).catch(() => {});
+    if (this.cancelling.delete(id)) this.track(this.engine.extras.clearCancel(this.queue, id));
     this.events.completed?.(id, result);
   }
 
@@ -193,6 +200,7 @@ export class BullConsumer implements Consumer {
 
   private async shutdown(force: boolean): Promise<void> {
     await this.worker.close(force).catch(() => {});
+    await Promise.allSettled([...this.pending]); // archives and timeline entries of the last jobs land before the store closes
     for (const timer of this.timers) clearInterval(timer);
     await this.flushThroughput().catch(() => {});
   }

@@ -1,7 +1,7 @@
 // Extras on PostgreSQL: five small tables in the deployment's schema, beside
 // BullMQ's own. Created at connect; every statement is idempotent.
 import pg from 'pg';
-import { BUCKET_MS, BUCKETS_PER_MINUTE, type Extras, type Retention, type ScheduleRun } from './extras.js';
+import { BUCKET_MS, BUCKETS_PER_MINUTE, CREATED_INDEX_CAP, type Extras, type Retention, type ScheduleRun } from './extras.js';
 import type { JobView, ProcessRecord, ScheduleRecord } from './types.js';
 
 const SCHEMA_SQL = `
@@ -15,6 +15,8 @@ CREATE TABLE IF NOT EXISTS jv_projects (queue text NOT NULL, project_id text NOT
 CREATE TABLE IF NOT EXISTS jv_throughput (queue text NOT NULL, bucket bigint NOT NULL, completed int NOT NULL DEFAULT 0,
   failed int NOT NULL DEFAULT 0, PRIMARY KEY (queue, bucket));
 CREATE TABLE IF NOT EXISTS jv_kv (key text PRIMARY KEY, value jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE IF NOT EXISTS jv_created (queue text NOT NULL, id text NOT NULL, created_at bigint NOT NULL, PRIMARY KEY (queue, id));
+CREATE INDEX IF NOT EXISTS jv_created_newest ON jv_created (queue, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS jv_projects_by_project ON jv_projects (queue, project_id, created_at DESC);
 CREATE TABLE IF NOT EXISTS jv_schedules (name text PRIMARY KEY, record jsonb NOT NULL, last_run jsonb);
 `;
@@ -31,9 +33,17 @@ export class PgExtras implements Extras {
   }
 
   private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
-    this.ready ??= this.migrate();
+    this.ready ??= this.migrate().catch((error: unknown) => {
+      this.ready = undefined; // unreachable now (a server still starting): the next query tries again
+      throw error;
+    });
     await this.ready;
     return this.pool.query<R>(sql, params);
+  }
+
+  /** Create the schema and tables now (they are otherwise made on first use). */
+  async prepare(): Promise<void> {
+    await this.query('SELECT 1');
   }
 
   private async migrate(): Promise<void> {
@@ -51,9 +61,6 @@ export class PgExtras implements Extras {
       } finally {
         await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
       }
-    } catch (error) {
-      this.ready = undefined; // the next query tries again (BullMQ may have been creating the schema at the same moment)
-      throw error;
     } finally {
       client.off('error', ignore);
       client.release();
@@ -125,6 +132,30 @@ export class PgExtras implements Extras {
 
   async deleteCancelled(queue: string, id: string): Promise<void> {
     await this.query('DELETE FROM jv_cancelled WHERE queue = $1 AND id = $2', [queue, id]);
+  }
+
+  async indexCreated(queue: string, entries: { id: string; createdAt: number }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.query(
+      `INSERT INTO jv_created (queue, id, created_at) SELECT $1, unnest($2::text[]), unnest($3::bigint[]) ON CONFLICT DO NOTHING`,
+      [queue, entries.map((e) => e.id), entries.map((e) => e.createdAt)]);
+    if (Math.random() < 0.01) {
+      // Now and then, not on every enqueue: drop what lies beyond the newest CREATED_INDEX_CAP.
+      await this.query(
+        `DELETE FROM jv_created WHERE queue = $1 AND created_at < (
+           SELECT created_at FROM jv_created WHERE queue = $1 ORDER BY created_at DESC OFFSET $2 LIMIT 1)`,
+        [queue, CREATED_INDEX_CAP]);
+    }
+  }
+
+  async listCreated(queue: string, offset: number, limit: number): Promise<string[]> {
+    const { rows } = await this.query<{ id: string }>(
+      'SELECT id FROM jv_created WHERE queue = $1 ORDER BY created_at DESC, id DESC OFFSET $2 LIMIT $3', [queue, offset, limit]);
+    return rows.map((r) => r.id);
+  }
+
+  async unindexCreated(queue: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.query('DELETE FROM jv_created WHERE queue = $1 AND id = ANY($2)', [queue, ids]);
   }
 
   async indexProject(queue: string, projectId: string, id: string, createdAt: number): Promise<void> {

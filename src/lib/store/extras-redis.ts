@@ -1,6 +1,6 @@
 // Extras on Redis: plain keys under the deployment's prefix, beside BullMQ's own.
 import { Redis } from 'ioredis';
-import { BUCKET_MS, BUCKETS_PER_MINUTE, type Extras, type Retention, type ScheduleRun } from './extras.js';
+import { BUCKET_MS, BUCKETS_PER_MINUTE, CREATED_INDEX_CAP, type Extras, type Retention, type ScheduleRun } from './extras.js';
 import type { JobView, ProcessRecord, ScheduleRecord } from './types.js';
 
 export class RedisExtras implements Extras {
@@ -78,6 +78,23 @@ export class RedisExtras implements Extras {
 
   async deleteCancelled(queue: string, id: string): Promise<void> {
     await this.redis.multi().zrem(this.key('cancelled-idx', queue), id).hdel(this.key('cancelled', queue), id).exec();
+  }
+
+  async indexCreated(queue: string, entries: { id: string; createdAt: number }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const key = this.key('created', queue);
+    await this.redis.multi()
+      .zadd(key, ...entries.flatMap((e) => [e.createdAt, e.id]))
+      .zremrangebyrank(key, 0, -(CREATED_INDEX_CAP + 1))
+      .exec();
+  }
+
+  async listCreated(queue: string, offset: number, limit: number): Promise<string[]> {
+    return this.redis.zrevrange(this.key('created', queue), offset, offset + limit - 1);
+  }
+
+  async unindexCreated(queue: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.zrem(this.key('created', queue), ...ids);
   }
 
   async indexProject(queue: string, projectId: string, id: string, createdAt: number): Promise<void> {

@@ -4,6 +4,7 @@
 import type { JobView, ProcessRecord, ScheduleRecord } from './types.js';
 
 export const BUCKET_MS = 5000;
+export const CREATED_INDEX_CAP = 100_000;
 export const BUCKETS_PER_MINUTE = 12;
 
 export interface Retention {
@@ -27,6 +28,12 @@ export interface Extras {
   listCancelled(queue: string, offset: number, limit: number): Promise<JobView[]>;
   countCancelled(queue: string): Promise<number>;
   deleteCancelled(queue: string, id: string): Promise<void>;
+
+  /** Every job of a queue by creation time, so lists can be newest first whatever BullMQ's order; kept to the newest CREATED_INDEX_CAP. */
+  indexCreated(queue: string, entries: { id: string; createdAt: number }[]): Promise<void>;
+  /** Job ids, newest first. */
+  listCreated(queue: string, offset: number, limit: number): Promise<string[]>;
+  unindexCreated(queue: string, ids: string[]): Promise<void>;
 
   indexProject(queue: string, projectId: string, id: string, createdAt: number): Promise<void>;
   /** Job ids of a project, newest first. */

@@ -70,7 +70,14 @@ export class WorkerHandle {
       this.pendingMetrics.clear();
       this.onEvent();
     });
-    this.child.on('error', () => {}); // a failed send or spawn shows up as an exit
+    this.child.on('error', () => {
+      // A failed send is harmless; a failed spawn (EAGAIN, EMFILE, ENOENT…) never emits 'exit': make it one,
+      // so the supervisor counts a crash and backs off instead of waiting on a process that never was.
+      if (this.child.pid === undefined && this.exit === undefined) {
+        this.exit = { code: -1, signal: null };
+        this.onEvent();
+      }
+    });
   }
 
   get pid(): number {

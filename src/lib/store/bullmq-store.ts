@@ -105,11 +105,19 @@ export class BullStore implements Store {
     return inputs.map((input) => results.get(input)!);
   }
 
-  async get(queue: string, id: string): Promise<JobView | undefined> {
+  async get(queue: string, id: string, reread = 1): Promise<JobView | undefined> {
     const bullQueue = this.queue(queue);
     const job = await bullQueue.getJob(id);
     if (!job) return this.engine.extras.getCancelled(queue, id);
     const [bullState, { logs }] = await Promise.all([job.getState(), bullQueue.getJobLogs(id)]);
+    // The job finished (or was archived as cancelled) between our two reads: read again, so that
+    // its state and its fields (result, finishedOn) agree.
+    const stale = bullState === 'unknown' || ((bullState === 'completed' || bullState === 'failed') && !job.finishedOn);
+    if (stale && reread > 0) return this.get(queue, id, reread - 1);
+    if (bullState === 'failed') {
+      const archived = await this.engine.extras.getCancelled(queue, id);
+      if (archived) return archived;
+    }
     const cancelRequested = bullState === 'failed' && (await this.engine.extras.cancelRequested(queue, [id])).length > 0;
     const state = stateOf(bullState, cancelRequested);
     const view = this.view(queue, job, state, logs);

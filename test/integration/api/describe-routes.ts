@@ -2,6 +2,8 @@
 // store. One suite, called per backend by redis.test.ts and postgres.test.ts.
 import { expect } from 'chai';
 import request from 'supertest';
+import { QUEUE_NAMES } from '../../../src/lib/catalog.js';
+import { openDashboard, type Dashboard } from '../../../src/lib/store/dashboard.js';
 import type { Consumer, ProcessRecord } from '../../../src/lib/store/index.js';
 import { latch, waitFor } from '../../helpers/wait.js';
 import { openApi, type Backend, type TestApi } from './harness.js';
@@ -17,12 +19,14 @@ export function describeRoutes(backend: Backend): void {
   describe(`HTTP API routes [${backend.name}]`, function () {
     this.timeout(30_000);
     let api: TestApi;
+    let dashboard: Dashboard;
     let consumers: Consumer[] = [];
     const registered: string[] = [];
 
     before(async function () {
       await backend.require(this);
-      api = await openApi(backend, { ENQUEUE_RATE_LIMIT: '0' });
+      dashboard = await openDashboard(backend.storeConfig(), QUEUE_NAMES, '/admin/queues');
+      api = await openApi(backend, { ENQUEUE_RATE_LIMIT: '0' }, { dashboard: dashboard.router });
     });
     afterEach(async () => {
       await Promise.all(consumers.map((c) => c.close()));
@@ -30,6 +34,7 @@ export function describeRoutes(backend: Backend): void {
       await Promise.all(registered.splice(0).map((id) => api.store.removeProcess(id)));
     });
     after(async () => {
+      await dashboard?.close();
       await api?.store.close();
       await backend.cleanup();
     });
@@ -231,6 +236,15 @@ export function describeRoutes(backend: Backend): void {
       for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) {
         expect(line).to.match(/^jobvisor_[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+$/);
       }
+    });
+
+    it('serves the bull-board dashboard over the same queues', async () => {
+      await enqueue({ queue: 'rag-sync', data: { source: 'board' } }).expect(202);
+      const page = await request(api.app).get('/admin/queues').expect(200);
+      expect(page.text).to.include('<div id="root">');
+      const { body } = await request(api.app).get('/admin/queues/api/queues').expect(200);
+      const ragSync = body.queues.find((q: { name: string }) => q.name.endsWith('rag-sync'));
+      expect(ragSync.counts.waiting + (ragSync.counts.prioritized ?? 0)).to.be.greaterThan(0);
     });
 
     it('answers 404 in the error shape for a route that does not exist', async () => {

@@ -56,6 +56,8 @@ async function main(): Promise<number> {
 
   logger.info('shutting down: no new connections, finishing in-flight requests');
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // A keep-alive connection turns idle when its last response is sent; close it then.
+  const reaper = setInterval(() => server.closeIdleConnections(), 100);
   server.closeIdleConnections();
   const forced = new Promise<'forced'>((resolve) => {
     const timer = setTimeout(() => resolve('forced'), config.shutdownTimeoutMs);
@@ -66,6 +68,7 @@ async function main(): Promise<number> {
     logger.warn('in-flight requests cut short');
     server.closeAllConnections();
   }
+  clearInterval(reaper);
   await Promise.allSettled([dashboard?.close(), store.close()]);
   logger.info('api stopped');
   return 0;

@@ -32,6 +32,8 @@ async function main(): Promise<number> {
   } catch (error) {
     logger.warn({ err: error }, 'dashboard unavailable; /admin/queues answers 404');
   }
+  // The first store reads pay for connecting (and, on PostgreSQL, creating the extras' tables): pay now, not on the first probe.
+  await Promise.race([Promise.allSettled([store.ping(5000), store.listProcesses()]), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   const { app, authEnabled } = createApp({ store, config, logger, ...(dashboard ? { dashboard: dashboard.router } : {}) });
   if (!authEnabled) logger.warn('no API_KEYS or ADMIN_API_KEYS set: the api is OPEN to anyone who can reach it');
 

@@ -75,7 +75,7 @@ describe('api server process', function () {
     const exit = exited(child);
     const res = await inFlight;
     expect(res.status).to.equal(200);
-    expect((await res.json()).state).to.equal('cancelled');
+    expect(((await res.json()) as { state: string }).state).to.equal('cancelled');
     expect(await exit).to.equal(0);
     expect(Date.now() - signalled, 'exits once the request is done, not at SHUTDOWN_TIMEOUT_MS').to.be.below(8000);
     const refused = await fetch(`${base}/api/health`).then(() => 'answered', (error: Error) => String((error.cause as Error)?.message ?? error));

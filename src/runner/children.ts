@@ -1,0 +1,24 @@
+// The processes `npm run dev:full` and `npm start` run, in one place.
+// Until the supervisor (workers/index.js) lands: the api and one worker process
+// per queue. With it, this list becomes [api, supervisor].
+import path from 'node:path';
+import type { Config } from '../lib/config.js';
+
+export interface ChildSpec {
+  /** The log prefix: [api], [worker:video]. */
+  name: string;
+  module: string;
+  args: string[];
+}
+
+/** Compiled (.js under dist) or run through tsx (.ts under src), the children are the runner's siblings. */
+const sibling = (relative: string) => path.join(__dirname, '..', `${relative}${path.extname(__filename)}`);
+
+export function childSpecs(config: Pick<Config, 'workerQueues'>): ChildSpec[] {
+  return [
+    { name: 'api', module: sibling('api/server'), args: [] },
+    ...config.workerQueues.map((queue) => ({ name: `worker:${queue}`, module: sibling('workers/main'), args: [queue] })),
+  ];
+}
+
+export const POSTGRES_HOLDER: ChildSpec = { name: 'postgres', module: sibling('runner/postgres'), args: [] };

@@ -17,10 +17,11 @@ export const unknownJob = (queue: string, id: string) => new ApiError(404, 'job_
 
 /** The first issue names its field, so that a client sees what to fix. */
 export function invalid(error: ZodError, where: 'body' | 'query' | 'params'): ApiError {
-  const issues = error.issues.map((issue) => ({
-    field: [...issue.path, ...('keys' in issue && Array.isArray(issue.keys) ? issue.keys : [])].join('.') || where,
-    message: issue.message,
-  }));
+  const issues = error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'unknown field' }));
+    return [{ field: path.join('.') || where, message: issue.message }];
+  });
   const first = issues[0]!;
   return new ApiError(400, 'invalid_request', `invalid ${where}: ${first.field}: ${first.message}`, { issues });
 }

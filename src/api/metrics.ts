@@ -7,6 +7,8 @@ import type { Logger } from '../lib/logger.js';
 import { JOB_STATES, type StateCounts, type Store } from '../lib/store/index.js';
 import type { StoreCall } from './store-call.js';
 
+const COUNTS_TIMEOUT_MS = 2000;
+
 export interface ApiMetricsOptions {
   store: Store;
   queues: readonly string[];
@@ -25,7 +27,8 @@ export function apiMetrics(options: ApiMetricsOptions) {
   let cached: { at: number; counts: Map<string, StateCounts> } | undefined;
   let refreshing: Promise<void> | undefined;
   async function refresh(): Promise<void> {
-    const counts = await Promise.all(queues.map((queue) => call(store.counts(queue))));
+    // Shorter than a request's store timeout: a scrape must not wait out a backend that is down.
+    const counts = await Promise.all(queues.map((queue) => call(store.counts(queue), COUNTS_TIMEOUT_MS)));
     cached = { at: Date.now(), counts: new Map(queues.map((queue, i) => [queue, counts[i]!])) };
   }
   async function freshCounts(): Promise<Map<string, StateCounts> | undefined> {

@@ -71,7 +71,8 @@ async function main(): Promise<number> {
     server.closeAllConnections();
   }
   clearInterval(reaper);
-  await Promise.allSettled([dashboard?.close(), store.close()]);
+  await Promise.allSettled([dashboard?.close()]);
+  await store.close(); // last: in embedded mode it may stop the PostgreSQL this process started
   logger.info('api stopped');
   return 0;
 }

@@ -1,7 +1,6 @@
 // A store call as the api makes it: bounded in time, and a backend that is
 // down becomes StoreUnavailableError (→ 503), whatever client library failed.
-import { StoreUnavailableError } from '../lib/errors.js';
-import { NotFoundError, StateConflictError } from '../lib/errors.js';
+import { NotFoundError, StateConflictError, StoreUnavailableError } from '../lib/errors.js';
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN', 'ENETUNREACH', '57P01', '57P03', '08000', '08001', '08003', '08006']);
 

@@ -71,7 +71,8 @@ async function main(): Promise<number> {
     pipeLines(spec.name, child.stderr!, process.stderr, format);
     const running: Running = {
       spec, child, startedAt: Date.now(),
-      exited: new Promise((resolve) => child.once('exit', (code, signal) => {
+      // 'close', not 'exit': the child's last log lines have been read by then.
+      exited: new Promise((resolve) => child.once('close', (code, signal) => {
         record({ type: 'exit', running, code, signal });
         resolve();
       })),

@@ -33,11 +33,16 @@ function toInput(body: EnqueueBody): EnqueueInput {
   };
 }
 
-/** Per API key when there is one (so that clients behind one proxy do not share a budget), per IP otherwise. */
-function rateKey(req: Request): string {
-  const key = presentedKey(req);
-  if (key) return `key:${createHash('sha256').update(key).digest('hex')}`;
-  return `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+/**
+ * Per API key (so that clients behind one proxy do not share a budget), per IP
+ * when the api runs open: there a client could make up a new key per request.
+ */
+function rateKey(authEnabled: boolean) {
+  return (req: Request): string => {
+    const key = authEnabled ? presentedKey(req) : undefined;
+    if (key) return `key:${createHash('sha256').update(key).digest('hex')}`;
+    return `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+  };
 }
 
 export function jobsRouter(ctx: ApiContext): Router {
@@ -55,7 +60,7 @@ export function jobsRouter(ctx: ApiContext): Router {
         limit: ctx.config.api.enqueueRateLimit,
         standardHeaders: 'draft-8',
         legacyHeaders: false,
-        keyGenerator: rateKey,
+        keyGenerator: rateKey(auth.enabled),
         handler: (_req, _res, next) => next(new ApiError(429, 'rate_limited', `more than ${ctx.config.api.enqueueRateLimit} enqueues in a minute; slow down`)),
       })]
     : [];

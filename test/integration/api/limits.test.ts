@@ -29,6 +29,16 @@ describe('HTTP API limits', function () {
     await request(api.app).get('/api/jobs?queue=document').set('X-API-Key', 'k1').expect(200); // reads are not limited
   });
 
+  it('counts per IP when the api runs open, so that made-up keys buy no budget', async () => {
+    const open = await openApi(backend, { ENQUEUE_RATE_LIMIT: '2' });
+    try {
+      for (const key of ['a', 'b']) await request(open.app).post('/api/jobs').set('X-API-Key', key).send({ queue: 'video', data: { source: 'x' } }).expect(202);
+      await request(open.app).post('/api/jobs').set('X-API-Key', 'c').send({ queue: 'video', data: { source: 'x' } }).expect(429);
+    } finally {
+      await open.store.close();
+    }
+  });
+
   it('answers 413 past API_BODY_LIMIT', async () => {
     const res = await enqueue('k2', { queue: 'document', data: { text: 'y'.repeat(4096) } }).expect(413);
     expect(res.body.error.code).to.equal('body_too_large');

@@ -105,7 +105,11 @@ export class BullStore implements Store {
     return inputs.map((input) => results.get(input)!);
   }
 
-  async get(queue: string, id: string, reread = 1): Promise<JobView | undefined> {
+  get(queue: string, id: string): Promise<JobView | undefined> {
+    return this.read(queue, id, 1);
+  }
+
+  private async read(queue: string, id: string, rereads: number): Promise<JobView | undefined> {
     const bullQueue = this.queue(queue);
     const job = await bullQueue.getJob(id);
     if (!job) return this.engine.extras.getCancelled(queue, id);
@@ -113,7 +117,7 @@ export class BullStore implements Store {
     // The job finished (or was archived as cancelled) between our two reads: read again, so that
     // its state and its fields (result, finishedOn) agree.
     const stale = bullState === 'unknown' || ((bullState === 'completed' || bullState === 'failed') && !job.finishedOn);
-    if (stale && reread > 0) return this.get(queue, id, reread - 1);
+    if (stale && rereads > 0) return this.read(queue, id, rereads - 1);
     if (bullState === 'failed') {
       const archived = await this.engine.extras.getCancelled(queue, id);
       if (archived) return archived;

@@ -60,4 +60,20 @@ describe('runner (dev:full, npm start)', function () {
     expect(output).to.match(/\[api\] api stopped/);
     expect(output, output).to.match(/\[worker:document\] worker stopped/);
   });
+
+  it('stops everything with exit 78 when a child refuses its configuration (production without keys)', async () => {
+    let text = '';
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/runner/main.ts')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, REDIS_URL, JOBVISOR_PREFIX: prefix, PORT: String(port + 1), WORKER_QUEUES: 'document', NODE_ENV: 'production', API_KEYS: '', ADMIN_API_KEYS: '' },
+    });
+    child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(code, text).to.equal(78);
+    expect(text).to.match(/API_KEYS or ADMIN_API_KEYS: at least one key is required/);
+    expect(text).to.match(/api refused its configuration; stopping everything/);
+    await waitFor(() => startedPids(text, 'worker:document').every((pid) => !alive(pid)), { timeoutMs: 5000, message: 'the worker to be gone' });
+  });
 });

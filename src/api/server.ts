@@ -11,6 +11,7 @@ import { openDashboard, type Dashboard } from '../lib/store/dashboard.js';
 import { createApp } from './app.js';
 
 const DASHBOARD_PATH = '/admin/queues';
+const WARM_UP_MS = 10_000;
 
 function listen(server: http.Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -32,8 +33,10 @@ async function main(): Promise<number> {
   } catch (error) {
     logger.warn({ err: error }, 'dashboard unavailable; /admin/queues answers 404');
   }
-  // The first store reads pay for connecting (and, on PostgreSQL, creating the extras' tables): pay now, not on the first probe.
-  await Promise.race([Promise.allSettled([store.ping(5000), store.listProcesses()]), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  // The first store calls pay for connecting (on PostgreSQL, for creating BullMQ's and the extras' tables too):
+  // pay now, not on the first client's request. A store that is down does not hold the start up for long.
+  const warmUp = Promise.allSettled([store.ping(WARM_UP_MS), store.listProcesses(), ...QUEUE_NAMES.map((queue) => store.counts(queue))]);
+  await Promise.race([warmUp, new Promise((resolve) => setTimeout(resolve, WARM_UP_MS).unref())]);
   const { app, authEnabled } = createApp({ store, config, logger, ...(dashboard ? { dashboard: dashboard.router } : {}) });
   if (!authEnabled) logger.warn('no API_KEYS or ADMIN_API_KEYS set: the api is OPEN to anyone who can reach it');
 

@@ -1,6 +1,6 @@
 // `npm run dev:full` as a user runs it: on an empty data dir, the embedded
 // PostgreSQL, the api and the workers come up; a job to each queue completes
-// over HTTP; readiness turns 200; Ctrl-C (SIGINT to the process group, as a
+// over HTTP once readiness turns 200; Ctrl-C (SIGINT to the process group, as a
 // terminal sends it) stops everything, exit 0, and no process is left.
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,9 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../helpers/fork.js';
+import { freePorts } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
-
-const randomPort = (from: number, span: number) => from + Math.floor(Math.random() * span);
 
 function alive(pid: number): boolean {
   try {
@@ -31,20 +30,20 @@ const JOBS = [
 describe('npm run dev:full (end to end)', function () {
   this.timeout(240_000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-devfull-'));
-  const port = randomPort(40_000, 10_000);
-  const base = `http://127.0.0.1:${port}`;
+  let base: string;
   let runner: ChildProcess;
   let output = '';
 
-  before(() => {
+  before(async () => {
+    const [port, metricsPort, pgPort] = await freePorts(3);
+    base = `http://127.0.0.1:${port}`;
     runner = spawn('npm', ['run', 'dev:full'], {
       cwd: ROOT,
       detached: true, // its own process group, as a terminal's foreground job
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, REDIS_URL: '', DATABASE_URL: '', NODE_ENV: 'development', API_KEYS: '', ADMIN_API_KEYS: '',
-        JOBVISOR_DATA_DIR: dataDir, PORT: String(port), METRICS_PORT: String(randomPort(50_000, 5000)),
-        EMBEDDED_PG_PORT: String(randomPort(55_000, 5000)), LOG_LEVEL: 'info', JOB_STALLED_INTERVAL_MS: '5000',
+        JOBVISOR_DATA_DIR: dataDir, PORT: String(port), METRICS_PORT: String(metricsPort), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', JOB_STALLED_INTERVAL_MS: '5000',
       },
     });
     runner.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -64,15 +63,30 @@ describe('npm run dev:full (end to end)', function () {
   }
 
   it('runs a job on every queue, turns ready, and stops cleanly on Ctrl-C', async () => {
-    await waitFor(async () => (await fetch(`${base}/api/health`)).ok, { timeoutMs: 120_000, intervalMs: 250, message: `the api to answer\n${output}` });
+    await waitFor(async () => (await fetch(`${base}/api/health`)).ok, { timeoutMs: 120_000, intervalMs: 250, message: 'the api to answer' })
+      .catch((error: Error) => {
+        throw new Error(`${error.message}\n${output}`);
+      });
+    expect(output, 'a PostgreSQL of its own, on an empty data dir').to.match(/embedded PostgreSQL ready .*owned=true/);
     expect(output).to.match(/\[worker:video\]/);
     expect(output).to.match(/\[api\] .*api listening/);
+
+    let lastReady = '';
+    const ready = await waitFor(async () => {
+      const res = await fetch(`${base}/api/health/ready`);
+      lastReady = await res.text();
+      return res.status === 200 && (JSON.parse(lastReady) as { status: string });
+    }, { timeoutMs: 30_000, intervalMs: 250, message: 'readiness to turn 200' }).catch((error: Error) => {
+      throw new Error(`${error.message}\nlast readiness answer: ${lastReady}\n${output}`);
+    });
+    expect(ready.status).to.equal('ready');
 
     const urls: string[] = [];
     for (const job of JOBS) {
       const res = await fetch(`${base}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queue: job.queue, data: job.data }) });
-      expect(res.status, job.queue).to.equal(202);
-      urls.push(((await res.json()) as { statusUrl: string }).statusUrl);
+      const text = await res.text();
+      expect(res.status, `${job.queue}: ${text}\n${output}`).to.equal(202);
+      urls.push((JSON.parse(text) as { statusUrl: string }).statusUrl);
     }
     for (const [i, url] of urls.entries()) {
       const done = await waitFor(async () => {
@@ -82,11 +96,8 @@ describe('npm run dev:full (end to end)', function () {
       }, { timeoutMs: 60_000, intervalMs: 200, message: `${JOBS[i]!.queue} job to complete` });
       expect(JOBS[i]!.check(done.result), JSON.stringify(done.result)).to.equal(true);
     }
-    const ready = await waitFor(async () => {
-      const res = await fetch(`${base}/api/health/ready`);
-      return res.status === 200 && ((await res.json()) as { status: string });
-    }, { timeoutMs: 30_000, intervalMs: 250, message: 'readiness to turn 200' });
-    expect(ready.status).to.equal('ready');
+
+    await waitFor(async () => (await fetch(`${base}/api/health/ready`)).status === 200, { timeoutMs: 10_000, message: 'still ready after the jobs' });
 
     const pids = pidsIn(output);
     expect(pids.length, output).to.be.at.least(7); // postgres holder, postmaster, api, five workers

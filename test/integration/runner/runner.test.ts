@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from '../../helpers/fork.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../../helpers/services.js';
+import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
 
 function alive(pid: number): boolean {
@@ -21,12 +22,13 @@ const startedPids = (text: string, name: string) => [...text.matchAll(new RegExp
 describe('runner (dev:full, npm start)', function () {
   this.timeout(90_000);
   const prefix = uniqueName('jvrun');
-  const port = 40_000 + Math.floor(Math.random() * 10_000);
+  let port: number;
   let runner: ChildProcess | undefined;
   let output = '';
 
   before(async function () {
     await requireService(this, `Redis at ${REDIS_URL}`, () => redisAnswers());
+    port = await freePort();
   });
   after(async () => {
     if (runner && runner.exitCode === null) runner.kill('SIGKILL');
@@ -66,7 +68,7 @@ describe('runner (dev:full, npm start)', function () {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/runner/main.ts')], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, REDIS_URL, JOBVISOR_PREFIX: prefix, PORT: String(port + 1), WORKER_QUEUES: 'document', NODE_ENV: 'production', API_KEYS: '', ADMIN_API_KEYS: '' },
+      env: { ...process.env, REDIS_URL, JOBVISOR_PREFIX: prefix, PORT: String(await freePort()), WORKER_QUEUES: 'document', NODE_ENV: 'production', API_KEYS: '', ADMIN_API_KEYS: '' },
     });
     child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));

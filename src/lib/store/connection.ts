@@ -1,6 +1,7 @@
 // Which backend, and how to reach it: the mode decides the BullMQ connection,
 // the backend factory (PostgreSQL only) and where the extras live.
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
 import type { Extras } from './extras.js';
 import { RedisExtras } from './extras-redis.js';
@@ -74,6 +75,26 @@ function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string,
   };
 }
 
+/**
+ * BullMQ's migration and the extras' both run `CREATE SCHEMA IF NOT EXISTS`, which is not safe
+ * against itself across sessions: when several processes start on a fresh schema, one loses with
+ * a unique violation, and a BullMQ queue whose migration failed stays failed in that process.
+ * Creating the schema first, here, where losing that race is harmless, leaves them nothing to race
+ * on. Best effort: a server that is down is reported by the calls that need it.
+ */
+async function ensureSchema(connectionString: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } catch {
+    // lost the race (23505, 42P06): the schema exists; unreachable: see above
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`store: ${what} is required in this mode`);
   return value;
@@ -83,11 +104,15 @@ export async function openEngine(options: EngineOptions, log?: (line: string) =>
   switch (options.mode) {
     case 'redis':
       return redisEngine(required(options.redisUrl, 'redisUrl'), options.prefix);
-    case 'postgres':
-      return postgresEngine('postgres', required(options.databaseUrl, 'databaseUrl'), options.prefix);
+    case 'postgres': {
+      const url = required(options.databaseUrl, 'databaseUrl');
+      await ensureSchema(url, options.prefix);
+      return postgresEngine('postgres', url, options.prefix);
+    }
     case 'embedded': {
       const server = await ensureEmbeddedPostgres(
         required(options.dataDir, 'dataDir'), required(options.embeddedPgPort, 'embeddedPgPort'), log);
+      await ensureSchema(server.connectionString, options.prefix);
       return postgresEngine('embedded', server.connectionString, options.prefix, server);
     }
   }

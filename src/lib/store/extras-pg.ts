@@ -41,17 +41,13 @@ export class PgExtras implements Extras {
     return this.pool.query<R>(sql, params);
   }
 
-  /** Create the schema and tables now (they are otherwise made on first use). */
-  async prepare(): Promise<void> {
-    await this.query('SELECT 1');
-  }
-
   private async migrate(): Promise<void> {
     const client = await this.pool.connect();
     // A checked-out client that loses its server emits 'error'; with no listener that kills the process.
     const ignore = () => {};
     client.on('error', ignore);
     const key = `jobvisor-extras:${this.schema}`;
+    let failure: Error | undefined;
     try {
       // One advisory lock so concurrent first starts do not race on CREATE.
       await client.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
@@ -61,9 +57,13 @@ export class PgExtras implements Extras {
       } finally {
         await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]);
       }
+    } catch (error) {
+      // Closed, not returned to the pool: a session that failed here must not keep the advisory lock.
+      failure = error as Error;
+      throw error;
     } finally {
       client.off('error', ignore);
-      client.release();
+      client.release(failure);
     }
   }
 

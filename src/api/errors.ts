@@ -1,0 +1,73 @@
+// Every failure an api request can meet, mapped to one status and the
+// {error: {code, message, details?}} shape. Nothing else reaches a client:
+// no stack trace, and no 500 for anything a client sent.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { NotFoundError, StateConflictError, StoreUnavailableError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+    super(message);
+  }
+}
+
+export const unknownQueue = (queue: string) => new ApiError(404, 'unknown_queue', `no queue named "${queue}"`);
+export const unknownJob = (queue: string, id: string) => new ApiError(404, 'job_not_found', `no job ${id} in queue ${queue}`);
+
+/** The first issue names its field, so that a client sees what to fix. */
+export function invalid(error: ZodError, where: 'body' | 'query' | 'params'): ApiError {
+  const issues = error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'unknown field' }));
+    return [{ field: path.join('.') || where, message: issue.message }];
+  });
+  const first = issues[0]!;
+  return new ApiError(400, 'invalid_request', `invalid ${where}: ${first.field}: ${first.message}`, { issues });
+}
+
+/** body-parser's errors carry a `type` and a 4xx `status`. */
+function fromBodyParser(error: { type?: string; status?: number; message?: string }): ApiError | undefined {
+  switch (error.type) {
+    case 'entity.too.large': return new ApiError(413, 'body_too_large', 'request body is larger than the limit');
+    case 'entity.parse.failed': return new ApiError(400, 'invalid_json', 'request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported': return new ApiError(415, 'unsupported_media_type', error.message ?? 'unsupported encoding');
+    default: break;
+  }
+  const status = error.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, 'bad_request', 'bad request');
+  return undefined;
+}
+
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ZodError) return invalid(error, 'body');
+  if (error instanceof NotFoundError) return new ApiError(404, 'job_not_found', error.message);
+  if (error instanceof StateConflictError) return new ApiError(409, 'wrong_state', error.message, { state: error.state });
+  if (error instanceof StoreUnavailableError) return new ApiError(503, 'store_unavailable', 'the job store is not answering; try again later');
+  if (error && typeof error === 'object') return fromBodyParser(error as never);
+  return undefined;
+}
+
+export function send(res: Parameters<RequestHandler>[1], error: ApiError): void {
+  if (error.status === 503) res.setHeader('Retry-After', '5');
+  res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } });
+}
+
+export const notFoundRoute: RequestHandler = (req, res) => {
+  send(res, new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`));
+};
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const known = toApiError(error);
+    if (known) {
+      if (known.status === 503) logger.warn({ err: error, url: req.originalUrl }, 'store unavailable');
+      return send(res, known);
+    }
+    logger.error({ err: error, url: req.originalUrl }, 'request failed');
+    send(res, new ApiError(500, 'internal', 'internal error'));
+  };
+}

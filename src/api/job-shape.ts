@@ -1,0 +1,31 @@
+// The job as the HTTP API shows it (DESIGN.md, "Shapes"): the store's view
+// without its internal fields, and never a stack trace.
+import type { JobView } from '../lib/store/index.js';
+
+export function apiJob(view: JobView) {
+  return {
+    id: view.id,
+    queue: view.queue,
+    name: view.name,
+    state: view.state,
+    priority: view.priority,
+    progress: view.progress,
+    data: view.data,
+    attempts: view.attempts,
+    maxAttempts: view.maxAttempts,
+    result: view.result,
+    error: view.error ? { message: view.error.message } : null,
+    projectId: view.projectId,
+    createdAt: view.createdAt,
+    runAt: view.runAt,
+    startedAt: view.startedAt,
+    finishedAt: view.finishedAt,
+    timeline: view.timeline,
+  };
+}
+
+/** A list entry: the job without its data and timeline, which lists never carry. */
+export function apiListedJob(view: JobView) {
+  const { data: _data, timeline: _timeline, ...rest } = apiJob(view);
+  return rest;
+}

@@ -1,0 +1,29 @@
+// Admin routes: queue-stats, pause and resume. Every one needs an admin key.
+import { Router } from 'express';
+import { jsonBody } from '../body.js';
+import type { ApiContext } from '../context.js';
+import { unknownQueue } from '../errors.js';
+import { queueParams } from '../schemas.js';
+import { queueStats } from '../stats.js';
+import { parse } from '../validate.js';
+
+export function adminRouter(ctx: ApiContext): Router {
+  const { store, call, queues, auth } = ctx;
+  const router = Router();
+  const admin = auth.require('admin');
+
+  router.get('/jobs/queue-stats', admin, async (_req, res) => {
+    res.json(await queueStats(store, queues, call));
+  });
+
+  for (const action of ['pause', 'resume'] as const) {
+    router.post(`/queues/:queue/${action}`, admin, ...jsonBody(ctx.config.api.bodyLimitBytes), async (req, res) => {
+      const { queue } = parse(queueParams, req.params, 'params');
+      if (!queues.includes(queue)) throw unknownQueue(queue);
+      await call(action === 'pause' ? store.pause(queue) : store.resume(queue));
+      res.json({ queue, paused: await call(store.isPaused(queue)) });
+    });
+  }
+
+  return router;
+}

@@ -1,0 +1,123 @@
+// The jobs routes of DESIGN.md's HTTP API: enqueue, read, list, cancel, retry.
+import { Router, type Request } from 'express';
+import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import { createHash } from 'node:crypto';
+import { presentedKey } from '../auth.js';
+import { jsonBody } from '../body.js';
+import type { ApiContext } from '../context.js';
+import { ApiError, unknownJob, unknownQueue } from '../errors.js';
+import { apiJob, apiListedJob } from '../job-shape.js';
+import { enqueueBody, jobParams, listQuery, statusQuery, type EnqueueBody } from '../schemas.js';
+import { parse } from '../validate.js';
+import type { EnqueueInput } from '../../lib/store/index.js';
+import { validateJobData } from '../../workers/schemas.js';
+
+/** How long past the store timeout a cancel may wait for an active job's handler to stop. */
+const CANCEL_EXTRA_MS = 3500;
+
+export function statusUrl(queue: string, id: string): string {
+  return `/api/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`;
+}
+
+function toInput(body: EnqueueBody): EnqueueInput {
+  return {
+    queue: body.queue,
+    data: body.data,
+    ...(body.name !== undefined ? { name: body.name } : {}),
+    ...(body.priority !== undefined ? { priority: body.priority } : {}),
+    ...(body.delay !== undefined ? { delayMs: body.delay } : {}),
+    ...(body.runAt !== undefined ? { runAt: new Date(body.runAt) } : {}),
+    ...(body.attempts !== undefined ? { attempts: body.attempts } : {}),
+    ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+    ...(body.dedupKey !== undefined ? { dedupKey: body.dedupKey } : {}),
+    ...(body.projectId !== undefined ? { projectId: body.projectId } : {}),
+  };
+}
+
+/**
+ * Per API key (so that clients behind one proxy do not share a budget), per IP
+ * when the api runs open: there a client could make up a new key per request.
+ */
+function rateKey(authEnabled: boolean) {
+  return (req: Request): string => {
+    const key = authEnabled ? presentedKey(req) : undefined;
+    if (key) return `key:${createHash('sha256').update(key).digest('hex')}`;
+    return `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+  };
+}
+
+export function jobsRouter(ctx: ApiContext): Router {
+  const { store, call, queues, auth, metrics } = ctx;
+  const router = Router();
+  const user = auth.require('user');
+  const knownQueue = (queue: string) => {
+    if (!queues.includes(queue)) throw unknownQueue(queue);
+    return queue;
+  };
+
+  const limiter = ctx.config.api.enqueueRateLimit > 0
+    ? [rateLimit({
+        windowMs: 60_000,
+        limit: ctx.config.api.enqueueRateLimit,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        keyGenerator: rateKey(auth.enabled),
+        handler: (_req, _res, next) => next(new ApiError(429, 'rate_limited', `more than ${ctx.config.api.enqueueRateLimit} enqueues in a minute; slow down`)),
+      })]
+    : [];
+
+  router.post('/jobs', user, ...limiter, ...jsonBody(ctx.config.api.bodyLimitBytes, { required: true }), async (req, res) => {
+    const body = parse(enqueueBody, req.body, 'body');
+    knownQueue(body.queue);
+    // The worker checks the same schema again; here a bad payload never reaches a queue.
+    const checked = validateJobData(body.queue, body.data);
+    if (!checked.ok) {
+      throw new ApiError(400, 'invalid_request', `invalid body: ${checked.field}: ${checked.message}`, { issues: [{ field: checked.field, message: checked.message }] });
+    }
+    const { job, created } = await call(store.enqueue(toInput(body)));
+    if (!created) return void res.status(200).json(apiJob(job));
+    metrics.enqueued.inc({ queue: job.queue });
+    const url = statusUrl(job.queue, job.id);
+    res.status(202).location(url).json({ id: job.id, queue: job.queue, state: job.state, statusUrl: url });
+  });
+
+  router.get('/jobs/status', user, async (req, res) => {
+    const { queue, jobId } = parse(statusQuery, req.query, 'query');
+    const job = await call(store.get(knownQueue(queue), jobId));
+    if (!job) throw unknownJob(queue, jobId);
+    res.json(apiJob(job));
+  });
+
+  router.get('/jobs', user, async (req, res) => {
+    const query = parse(listQuery, req.query, 'query');
+    const limit = query.limit ?? 20;
+    const offset = query.offset ?? 0;
+    const jobs = await call(store.list({
+      queue: knownQueue(query.queue), limit, offset,
+      ...(query.state ? { state: query.state as never } : {}),
+      ...(query.projectId ? { projectId: query.projectId } : {}),
+    }));
+    res.json({ jobs: jobs.map(apiListedJob), limit, offset });
+  });
+
+  router.get('/jobs/:queue/:id', user, async (req, res) => {
+    const { queue, id } = parse(jobParams, req.params, 'params');
+    const job = await call(store.get(knownQueue(queue), id));
+    if (!job) throw unknownJob(queue, id);
+    res.json(apiJob(job));
+  });
+
+  router.delete('/jobs/:queue/:id', user, ...jsonBody(ctx.config.api.bodyLimitBytes), async (req, res) => {
+    const { queue, id } = parse(jobParams, req.params, 'params');
+    const job = await call(store.cancel(knownQueue(queue), id), ctx.config.api.storeTimeoutMs + CANCEL_EXTRA_MS);
+    res.json(apiJob(job));
+  });
+
+  router.post('/jobs/:queue/:id/retry', user, ...jsonBody(ctx.config.api.bodyLimitBytes), async (req, res) => {
+    const { queue, id } = parse(jobParams, req.params, 'params');
+    const job = await call(store.retry(knownQueue(queue), id));
+    res.json(apiJob(job));
+  });
+
+  return router;
+}

@@ -1,0 +1,41 @@
+// What a client may send, as zod schemas. Unknown fields are refused rather
+// than ignored, so that a typo (`priorty`) is a 400 and not a silent default.
+import { z } from 'zod';
+import { JOB_STATES } from '../lib/store/index.js';
+
+const DAY_MS = 86_400_000;
+const text = (max: number) => z.string().min(1).max(max);
+
+export const enqueueBody = z.strictObject({
+  queue: text(100),
+  name: text(200).optional(),
+  data: z.unknown().refine((value) => value !== undefined, 'data is required'),
+  priority: z.number().int().min(1).max(10).optional(),
+  delay: z.number().int().min(0).max(365 * DAY_MS).optional(),
+  runAt: z.iso.datetime({ offset: true }).optional(),
+  attempts: z.number().int().min(1).max(100).optional(),
+  timeoutMs: z.number().int().min(1).max(7 * DAY_MS).optional(),
+  dedupKey: text(256).optional(),
+  projectId: text(256).optional(),
+}).refine((body) => body.delay === undefined || body.runAt === undefined, { message: 'give delay or runAt, not both', path: ['runAt'] });
+
+export type EnqueueBody = z.infer<typeof enqueueBody>;
+
+const jobId = text(256);
+
+export const jobParams = z.object({ queue: text(100), id: jobId });
+export const queueParams = z.object({ queue: text(100) });
+
+export const statusQuery = z.strictObject({ queue: text(100), jobId });
+
+const wholeNumber = (min: number, max: number) =>
+  z.string().regex(/^\d{1,6}$/, 'a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+
+export const listQuery = z.strictObject({
+  queue: text(100),
+  state: z.enum(JOB_STATES as [string, ...string[]]).optional(),
+  projectId: text(256).optional(),
+  limit: wholeNumber(1, 100).optional(),
+  /** Bounded: the store reads offset + limit jobs of each state to answer. */
+  offset: wholeNumber(0, 10_000).optional(),
+});

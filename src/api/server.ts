@@ -1,0 +1,90 @@
+// Entry of the api process: `node dist/api/server.js`. Listens on PORT; on
+// SIGTERM or SIGINT it stops accepting, lets in-flight requests finish (up to
+// SHUTDOWN_TIMEOUT_MS), closes the store and exits 0. A second signal forces.
+// Signal handlers only record; main() acts.
+import http from 'node:http';
+import { QUEUE_NAMES } from '../lib/catalog.js';
+import { ConfigError, loadConfig } from '../lib/config.js';
+import { createLogger } from '../lib/logger.js';
+import { openStore } from '../lib/store/index.js';
+import { openDashboard, type Dashboard } from '../lib/store/dashboard.js';
+import { createApp } from './app.js';
+
+const DASHBOARD_PATH = '/admin/queues';
+const WARM_UP_MS = 10_000;
+
+function listen(server: http.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger('api', config.logLevel);
+  const store = await openStore(config, (line) => logger.warn(line));
+  let dashboard: Dashboard | undefined;
+  try {
+    dashboard = await openDashboard(config, QUEUE_NAMES, DASHBOARD_PATH);
+  } catch (error) {
+    logger.warn({ err: error }, 'dashboard unavailable; /admin/queues answers 404');
+  }
+  // The first store calls pay for connecting (on PostgreSQL, for creating BullMQ's and the extras' tables too):
+  // pay now, not on the first client's request. A store that is down does not hold the start up for long.
+  const warmUp = Promise.allSettled([store.ping(WARM_UP_MS), store.listProcesses(), ...QUEUE_NAMES.map((queue) => store.counts(queue))]);
+  await Promise.race([warmUp, new Promise((resolve) => setTimeout(resolve, WARM_UP_MS).unref())]);
+  const { app, authEnabled } = createApp({ store, config, logger, ...(dashboard ? { dashboard: dashboard.router } : {}) });
+  if (!authEnabled) logger.warn('no API_KEYS or ADMIN_API_KEYS set: the api is OPEN to anyone who can reach it');
+
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout, so they close first
+  await listen(server, config.port);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, mode: store.mode, auth: authEnabled ? 'keys' : 'open' }, `api listening on http://127.0.0.1:${port}`);
+  process.send?.({ type: 'api-listening', port });
+
+  let signals = 0;
+  let wake: () => void = () => {};
+  const onSignal = () => {
+    signals++;
+    wake();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('disconnect', onSignal); // the runner that started us is gone
+  while (signals === 0) await new Promise<void>((resolve) => (wake = resolve));
+
+  logger.info('shutting down: no new connections, finishing in-flight requests');
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // A keep-alive connection turns idle when its last response is sent; close it then.
+  const reaper = setInterval(() => server.closeIdleConnections(), 100);
+  server.closeIdleConnections();
+  const forced = new Promise<'forced'>((resolve) => {
+    const timer = setTimeout(() => resolve('forced'), config.shutdownTimeoutMs);
+    timer.unref();
+    wake = () => signals > 1 && resolve('forced');
+  });
+  if ((await Promise.race([closed.then(() => 'closed' as const), forced])) === 'forced') {
+    logger.warn('in-flight requests cut short');
+    server.closeAllConnections();
+  }
+  clearInterval(reaper);
+  await Promise.allSettled([dashboard?.close()]);
+  await store.close(); // last: in embedded mode it may stop the PostgreSQL this process started
+  logger.info('api stopped');
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    const message = error instanceof ConfigError ? error.message : (error.stack ?? error.message);
+    process.stderr.write(`api failed to start: ${message}\n`);
+    process.exit(error instanceof ConfigError ? 78 : 1);
+  },
+);

@@ -1,0 +1,4 @@
+import { describeRoutes } from './describe-routes.js';
+import { redisBackend } from './harness.js';
+
+describeRoutes(redisBackend());

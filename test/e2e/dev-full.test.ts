@@ -3,11 +3,12 @@
 // over HTTP once readiness turns 200; Ctrl-C (SIGINT to the process group, as a
 // terminal sends it) stops everything, exit 0, and no process is left.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../helpers/fork.js';
+import { FFMPEG } from '../../src/workers/handlers/video/ffmpeg.js';
 import { freePorts } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -20,12 +21,42 @@ function alive(pid: number): boolean {
   }
 }
 
-const JOBS = [
-  { queue: 'video', data: { source: 'clip.mp4', chunks: 3 }, check: (r: any) => r.chunks === 3 && /^[0-9a-f]{64}$/.test(r.fingerprint) },
-  { queue: 'document', data: { text: 'hello world\nsecond line here' }, check: (r: any) => r.words === 5 && r.lines === 2 },
-  { queue: 'ai', data: { texts: ['a cat', 'a dog'], dimensions: 16 }, check: (r: any) => r.count === 2 && r.vectors[0].length === 16 },
-  { queue: 'rag-sync', data: { source: 'feed', items: [{ id: 'n1', publishedAt: '2026-01-02T00:00:00Z' }], since: '2026-01-01T00:00:00Z' }, check: (r: any) => r.new[0] === 'n1' },
-];
+/** Processes whose parent is one of these, and theirs: the supervisor's workers. */
+function descendants(pids: number[]): number[] {
+  const parents = new Set(pids);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const name of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+      try {
+        const ppid = Number(/^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${name}/status`, 'utf8'))?.[1]);
+        if (parents.has(ppid) && !parents.has(Number(name))) {
+          parents.add(Number(name));
+          grew = true;
+        }
+      } catch {
+        // gone while we looked
+      }
+    }
+  }
+  return [...parents];
+}
+
+/** One real job per queue, on inputs made here: a clip (ffmpeg from npm), inline text, texts, a folder. */
+function jobs(scratch: string) {
+  const clip = path.join(scratch, 'clip.mp4');
+  execFileSync(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=1:size=160x120:rate=10',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]);
+  const folder = path.join(scratch, 'knowledge');
+  fs.mkdirSync(folder);
+  fs.writeFileSync(path.join(folder, 'note.md'), '# A note\n\nThe supervisor drains before it recycles.\n');
+  return [
+    { queue: 'video', data: { source: clip, height: 64 }, check: (r: any) => r.height === 64 && fs.existsSync(r.output) },
+    { queue: 'document', data: { content: 'hello world\n\nsecond paragraph here' }, check: (r: any) => r.chunks >= 1 && fs.existsSync(r.output) },
+    { queue: 'ai', data: { texts: ['a cat', 'a dog'], dimensions: 16 }, check: (r: any) => r.vectors === 2 && r.dimensions === 16 },
+    { queue: 'rag-sync', data: { source: folder }, check: (r: any) => r.fetched === 1 && r.new === 1 },
+  ];
+}
 
 describe('npm run dev:full (end to end)', function () {
   this.timeout(240_000);
@@ -43,7 +74,7 @@ describe('npm run dev:full (end to end)', function () {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, REDIS_URL: '', DATABASE_URL: '', NODE_ENV: 'development', API_KEYS: '', ADMIN_API_KEYS: '',
-        JOBVISOR_DATA_DIR: dataDir, PORT: String(port), METRICS_PORT: String(metricsPort), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', JOB_STALLED_INTERVAL_MS: '5000',
+        JOBVISOR_DATA_DIR: dataDir, JOBVISOR_OUTPUT_DIR: path.join(dataDir, 'output'), PORT: String(port), METRICS_PORT: String(metricsPort), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info', JOB_STALLED_INTERVAL_MS: '5000',
       },
     });
     runner.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -68,8 +99,8 @@ describe('npm run dev:full (end to end)', function () {
         throw new Error(`${error.message}\n${output}`);
       });
     expect(output, 'a PostgreSQL of its own, on an empty data dir').to.match(/embedded PostgreSQL ready .*owned=true/);
-    expect(output).to.match(/\[worker:video\]/);
     expect(output).to.match(/\[api\] .*api listening/);
+    await waitFor(() => /\[worker:video\] worker started/.test(output), { timeoutMs: 60_000, message: 'the supervisor\'s video worker to start' });
 
     let lastReady = '';
     const ready = await waitFor(async () => {
@@ -81,6 +112,7 @@ describe('npm run dev:full (end to end)', function () {
     });
     expect(ready.status).to.equal('ready');
 
+    const JOBS = jobs(dataDir);
     const urls: string[] = [];
     for (const job of JOBS) {
       const res = await fetch(`${base}/api/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queue: job.queue, data: job.data }) });
@@ -99,8 +131,8 @@ describe('npm run dev:full (end to end)', function () {
 
     await waitFor(async () => (await fetch(`${base}/api/health/ready`)).status === 200, { timeoutMs: 10_000, message: 'still ready after the jobs' });
 
-    const pids = pidsIn(output);
-    expect(pids.length, output).to.be.at.least(7); // postgres holder, postmaster, api, five workers
+    const pids = descendants(pidsIn(output));
+    expect(pids.length, output).to.be.at.least(8); // postgres holder, postmaster, api, supervisor, five workers
     const exited = new Promise<string>((resolve) => runner.once('exit', (code, signal) => resolve(signal ?? String(code))));
     process.kill(-runner.pid!, 'SIGINT');
     // npm re-raises the SIGINT it forwarded once its script has exited; the runner itself says how it left.

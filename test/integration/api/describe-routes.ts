@@ -42,13 +42,13 @@ export function describeRoutes(backend: Backend): void {
     const enqueue = (body: object) => request(api.app).post('/api/jobs').send(body);
 
     it('enqueues a job and answers 202 with its id, state and status URL', async () => {
-      const res = await enqueue({ queue: 'document', name: 'count', data: { text: 'a b c' }, priority: 2 }).expect(202);
+      const res = await enqueue({ queue: 'document', name: 'count', data: { content: 'a b c' }, priority: 2 }).expect(202);
       expect(res.body).to.include({ queue: 'document', state: 'waiting' });
       expect(res.body.statusUrl).to.equal(`/api/jobs/document/${res.body.id}`);
       expect(res.headers.location).to.equal(res.body.statusUrl);
       const job = (await request(api.app).get(res.body.statusUrl).expect(200)).body;
       expect(job).to.include({ id: res.body.id, name: 'count', state: 'waiting', priority: 2, attempts: 0, projectId: null });
-      expect(job.data).to.deep.equal({ text: 'a b c' });
+      expect(job.data).to.deep.equal({ content: 'a b c' });
       expect(job.timeline.map((e: { event: string }) => e.event)).to.deep.equal(['created']);
       expect(job).to.not.have.any.keys('backoff', 'timeoutMs', 'dedupKey');
       expect(Date.parse(job.createdAt)).to.be.closeTo(Date.now(), 60_000);
@@ -101,7 +101,7 @@ export function describeRoutes(backend: Backend): void {
     });
 
     it('cancels a waiting job (200, cancelled), then retries it back to waiting', async () => {
-      const { body } = await enqueue({ queue: 'document', data: { text: 'to cancel' }, delay: 60_000 }).expect(202);
+      const { body } = await enqueue({ queue: 'document', data: { content: 'to cancel' }, delay: 60_000 }).expect(202);
       const cancelled = await request(api.app).delete(`/api/jobs/document/${body.id}`).expect(200);
       expect(cancelled.body).to.include({ id: body.id, state: 'cancelled' });
       expect(cancelled.body.error).to.deep.equal({ message: 'job cancelled' });
@@ -168,7 +168,7 @@ export function describeRoutes(backend: Backend): void {
     });
 
     it('answers 413 for a body over the limit and 415 for a body that is not JSON', async () => {
-      const big = { queue: 'document', data: { text: 'x'.repeat(1024 * 1024 + 10) } };
+      const big = { queue: 'document', data: { content: 'x'.repeat(1024 * 1024 + 10) } };
       const res = await enqueue(big).expect(413);
       expect(res.body.error.code).to.equal('body_too_large');
       const form = await request(api.app).post('/api/jobs').type('form').send('queue=video').expect(415);

@@ -17,7 +17,7 @@ describe('HTTP API limits', function () {
     await backend.cleanup();
   });
 
-  const enqueue = (key: string, body: object = { queue: 'document', data: { text: 'x' } }) =>
+  const enqueue = (key: string, body: object = { queue: 'document', data: { content: 'x' } }) =>
     request(api.app).post('/api/jobs').set('X-API-Key', key).send(body);
 
   it('answers 429 past ENQUEUE_RATE_LIMIT enqueues a minute, per key, with RateLimit headers', async () => {
@@ -40,7 +40,7 @@ describe('HTTP API limits', function () {
   });
 
   it('answers 413 past API_BODY_LIMIT', async () => {
-    const res = await enqueue('k2', { queue: 'document', data: { text: 'y'.repeat(4096) } }).expect(413);
+    const res = await enqueue('k2', { queue: 'document', data: { content: 'y'.repeat(4096) } }).expect(413);
     expect(res.body.error.code).to.equal('body_too_large');
   });
 });

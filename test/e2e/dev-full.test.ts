@@ -11,15 +11,7 @@ import { ROOT } from '../helpers/fork.js';
 import { FFMPEG } from '../../src/workers/handlers/video/ffmpeg.js';
 import { freePorts } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isAlive as alive } from '../helpers/supervisor.js';
 
 /** Processes whose parent is one of these, and theirs: the supervisor's workers. */
 function descendants(pids: number[]): number[] {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/lib/config.js';
 import { openStore, type JobView, type Store } from '../../src/lib/store/index.js';
 import { ROOT } from './fork.js';
-import { REDIS_URL, dropRedisPrefix, uniqueName } from './services.js';
+import { REDIS_URL, dropRedisPrefix, redisAnswers, requireService, uniqueName } from './services.js';
 import { waitFor } from './wait.js';
 
 export const SUPERVISOR_MAIN = path.join(ROOT, 'src/lib/supervisor/main.ts');
@@ -21,7 +21,16 @@ export interface RunningSupervisor {
   waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number, message?: string): Promise<LogLine>;
 }
 
+/** Every supervisor a test started; useDeployment() kills them (and their workers) after each test. */
+const started: RunningSupervisor[] = [];
+
 export function startSupervisor(env: NodeJS.ProcessEnv): RunningSupervisor {
+  const supervisor = spawnSupervisor(env);
+  started.push(supervisor);
+  return supervisor;
+}
+
+function spawnSupervisor(env: NodeJS.ProcessEnv): RunningSupervisor {
   const child = fork(SUPERVISOR_MAIN, [], {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
@@ -49,6 +58,28 @@ export function startSupervisor(env: NodeJS.ProcessEnv): RunningSupervisor {
     exit,
     waitForLog: (match, timeoutMs = 30_000, message = 'a log line') => waitFor(() => logs.find(match), { timeoutMs, message }),
   };
+}
+
+export type Deployment = Awaited<ReturnType<typeof testDeployment>>;
+
+/**
+ * The hooks of a supervisor suite: Redis required (skipped loudly, or failed under
+ * REQUIRE_SERVICES=1), a deployment of its own per test, and every supervisor the
+ * test started killed afterwards with its workers, so no process outlives its test.
+ */
+export function useDeployment(): { deployment: Deployment } {
+  const t = {} as { deployment: Deployment };
+  before(async function () {
+    await requireService(this, 'Redis', redisAnswers);
+  });
+  beforeEach(async () => {
+    t.deployment = await testDeployment();
+  });
+  afterEach(async () => {
+    for (const supervisor of started.splice(0)) killAll([supervisor.child.pid!, ...workerPids(supervisor.logs)]);
+    await t.deployment.cleanup();
+  });
+  return t;
 }
 
 /** A deployment of its own for one test: a Redis prefix, a store client, a temp dir for ledgers. */

@@ -35,6 +35,8 @@ const BULL_TYPES: Record<Exclude<JobState, 'cancelled'>, JobType[]> = {
 
 const CANCEL_WAIT_MS = 3000;
 const LIST_SCAN_CAP = 10_000;
+/** Log lines (user lines and timeline entries) kept per job; the oldest go first. */
+const KEEP_LOG_LINES = 500;
 
 export class BullStore implements Store {
   private readonly queues = new Map<string, Queue>();
@@ -83,6 +85,7 @@ export class BullStore implements Store {
       backoff: { type: backoff.type, delay: backoff.delayMs },
       removeOnComplete: { count: keepCompleted.count, age: keepCompleted.ageSeconds },
       removeOnFail: { count: keepFailed.count, age: keepFailed.ageSeconds },
+      keepLogs: KEEP_LOG_LINES, // a handler that reports progress every second must not grow its job without bound
       ...(input.dedupKey ? { deduplication: { id: input.dedupKey } } : {}),
       timeoutMs: input.timeoutMs ?? this.defaults.timeoutMs,
       ...(input.projectId ? { projectId: input.projectId } : {}),

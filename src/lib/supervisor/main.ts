@@ -16,22 +16,32 @@ async function main(): Promise<number> {
   const policy = loadPolicy();
   // `pid` in a supervisor line names the worker it is about; the supervisor's own is `supervisorPid`.
   const logger = pino({ level: config.logLevel, base: { role: 'supervisor', supervisorPid: process.pid } });
-  const store = await openStore(config, (line) => logger.warn(line));
-  // Whichever supervisor starts brings the stored schedules in line with the declared ones; any number may at once.
-  logger.info({ schedules: await reconcileSchedules(store, schedules) }, 'schedules reconciled');
-  const supervisor = new Supervisor({ config, policy, logger, store, readMemory: readHostMemory });
 
-  // Signal handlers only record; the loop in supervisor.run() acts. A second SIGINT forces.
+  // Signal handlers only record, from the first moment (the embedded server may take seconds to
+  // start); the loop in supervisor.run() acts. A second SIGINT forces.
+  let supervisor: Supervisor | undefined;
+  let pending: { force: boolean } | undefined;
   let interrupts = 0;
-  process.on('SIGTERM', () => supervisor.requestStop());
-  process.on('SIGINT', () => supervisor.requestStop(++interrupts > 1));
+  const request = (force: boolean) => {
+    if (supervisor) supervisor.requestStop(force);
+    else pending = { force: force || (pending?.force ?? false) };
+  };
+  process.on('SIGTERM', () => request(false));
+  process.on('SIGINT', () => request(++interrupts > 1));
 
-  const metrics = await startMetricsServer(config.metricsPort, () => supervisor.metricsExposition());
-  logger.info({ metricsPort: metrics.port }, 'metrics listening');
+  const store = await openStore(config, (line) => logger.warn(line));
+  let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   try {
+    // Whichever supervisor starts brings the stored schedules in line with the declared ones; any number may at once.
+    logger.info({ schedules: await reconcileSchedules(store, schedules) }, 'schedules reconciled');
+    supervisor = new Supervisor({ config, policy, logger, store, readMemory: readHostMemory });
+    const running = supervisor;
+    metrics = await startMetricsServer(config.metricsPort, () => running.metricsExposition());
+    logger.info({ metricsPort: metrics.port }, 'metrics listening');
+    if (pending) supervisor.requestStop(pending.force);
     return await supervisor.run();
   } finally {
-    await metrics.close().catch(() => {});
+    await metrics?.close().catch(() => {});
     await store.close().catch(() => {});
   }
 }

@@ -8,15 +8,7 @@ import { ROOT } from '../../helpers/fork.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../../helpers/services.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isAlive as alive } from '../../helpers/supervisor.js';
 
 const startedPids = (text: string, name: string) => [...text.matchAll(new RegExp(`started ${name}  childPid=(\\d+)`, 'g'))].map((m) => Number(m[1]));
 

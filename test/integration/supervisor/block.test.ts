@@ -1,30 +1,17 @@
 import { expect } from 'chai';
 import { fixture } from '../../helpers/fork.js';
-import { redisAnswers, requireService } from '../../helpers/services.js';
-import { allJobs, isAlive, killAll, readLedger, startSupervisor, testDeployment, workerPids, type RunningSupervisor } from '../../helpers/supervisor.js';
+import { allJobs, isAlive, readLedger, startSupervisor, useDeployment, type RunningSupervisor } from '../../helpers/supervisor.js';
 import { waitFor } from '../../helpers/wait.js';
 
 describe('supervisor: a handler that blocks its event loop', function () {
   this.timeout(120_000);
-  let deployment: Awaited<ReturnType<typeof testDeployment>>;
+  const t = useDeployment();
   let supervisor: RunningSupervisor | undefined;
 
-  before(async function () {
-    await requireService(this, 'Redis', redisAnswers);
-  });
-  beforeEach(async () => {
-    deployment = await testDeployment();
-  });
-  afterEach(async () => {
-    if (supervisor) killAll([supervisor.child.pid!, ...workerPids(supervisor.logs)]);
-    supervisor = undefined;
-    await deployment.cleanup();
-  });
-
   it('kills the silent worker after the heartbeat timeout and replaces it, while another queue goes on', async () => {
-    const { store, ledger } = deployment;
+    const { store, ledger } = t.deployment;
     supervisor = startSupervisor({
-      ...deployment.env,
+      ...t.deployment.env,
       WORKER_QUEUES: 'ai,document',
       JOBVISOR_HANDLER_MODULE_AI: fixture('block'),
       JOBVISOR_HANDLER_MODULE_DOCUMENT: fixture('sleep'),

@@ -1,30 +1,17 @@
 import { expect } from 'chai';
 import { fixture } from '../../helpers/fork.js';
-import { redisAnswers, requireService } from '../../helpers/services.js';
-import { allJobs, killAll, readLedger, startSupervisor, tally, testDeployment, workerPids, type RunningSupervisor } from '../../helpers/supervisor.js';
+import { allJobs, readLedger, startSupervisor, tally, useDeployment, type RunningSupervisor } from '../../helpers/supervisor.js';
 import { waitFor } from '../../helpers/wait.js';
 
 describe('supervisor: a handler that exits its process mid-job', function () {
   this.timeout(150_000);
-  let deployment: Awaited<ReturnType<typeof testDeployment>>;
+  const t = useDeployment();
   let supervisor: RunningSupervisor | undefined;
 
-  before(async function () {
-    await requireService(this, 'Redis', redisAnswers);
-  });
-  beforeEach(async () => {
-    deployment = await testDeployment();
-  });
-  afterEach(async () => {
-    if (supervisor) killAll([supervisor.child.pid!, ...workerPids(supervisor.logs)]);
-    supervisor = undefined;
-    await deployment.cleanup();
-  });
-
   it('restarts it with growing backoff, retries the job, marks the queue crash-looping after 5 crashes and clears the mark after healthy uptime', async () => {
-    const { store, ledger } = deployment;
+    const { store, ledger } = t.deployment;
     supervisor = startSupervisor({
-      ...deployment.env,
+      ...t.deployment.env,
       WORKER_QUEUES: 'ai',
       QUEUE_AI_CONCURRENCY: '1',
       JOBVISOR_HANDLER_MODULE_AI: fixture('crash'),

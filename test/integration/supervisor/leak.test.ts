@@ -1,30 +1,17 @@
 import { expect } from 'chai';
 import { fixture } from '../../helpers/fork.js';
-import { redisAnswers, requireService } from '../../helpers/services.js';
-import { allJobs, killAll, readLedger, startSupervisor, tally, testDeployment, workerPids, type RunningSupervisor } from '../../helpers/supervisor.js';
+import { allJobs, readLedger, startSupervisor, tally, useDeployment, type RunningSupervisor } from '../../helpers/supervisor.js';
 import { waitFor } from '../../helpers/wait.js';
 
 describe('supervisor: a handler that leaks memory', function () {
   this.timeout(150_000);
-  let deployment: Awaited<ReturnType<typeof testDeployment>>;
+  const t = useDeployment();
   let supervisor: RunningSupervisor | undefined;
 
-  before(async function () {
-    await requireService(this, 'Redis', redisAnswers);
-  });
-  beforeEach(async () => {
-    deployment = await testDeployment();
-  });
-  afterEach(async () => {
-    if (supervisor) killAll([supervisor.child.pid!, ...workerPids(supervisor.logs)]);
-    supervisor = undefined;
-    await deployment.cleanup();
-  });
-
   it('recycles the worker whose RSS stays over budget while 1,000 jobs run, each completing exactly once', async () => {
-    const { store, ledger } = deployment;
+    const { store, ledger } = t.deployment;
     supervisor = startSupervisor({
-      ...deployment.env,
+      ...t.deployment.env,
       WORKER_QUEUES: 'document',
       QUEUE_DOCUMENT_CONCURRENCY: '4',
       QUEUE_DOCUMENT_MAX_MEMORY_MB: '200',

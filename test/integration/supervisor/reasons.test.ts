@@ -1,32 +1,19 @@
 import { expect } from 'chai';
 import { fixture } from '../../helpers/fork.js';
-import { redisAnswers, requireService } from '../../helpers/services.js';
-import { killAll, readLedger, startSupervisor, tally, testDeployment, workerPids, type RunningSupervisor } from '../../helpers/supervisor.js';
+import { readLedger, startSupervisor, tally, useDeployment, type RunningSupervisor } from '../../helpers/supervisor.js';
 import { waitFor } from '../../helpers/wait.js';
 
 describe('supervisor: other recycle reasons', function () {
   this.timeout(120_000);
-  let deployment: Awaited<ReturnType<typeof testDeployment>>;
+  const t = useDeployment();
   let supervisor: RunningSupervisor | undefined;
-
-  before(async function () {
-    await requireService(this, 'Redis', redisAnswers);
-  });
-  beforeEach(async () => {
-    deployment = await testDeployment();
-  });
-  afterEach(async () => {
-    if (supervisor) killAll([supervisor.child.pid!, ...workerPids(supervisor.logs)]);
-    supervisor = undefined;
-    await deployment.cleanup();
-  });
 
   const recycles = () => supervisor!.logs.filter((l) => l.role === 'supervisor' && l.action === 'recycle');
 
   it('recycles a worker after QUEUE_<NAME>_MAX_JOBS jobs, running each job once', async () => {
-    const { store, ledger } = deployment;
+    const { store, ledger } = t.deployment;
     supervisor = startSupervisor({
-      ...deployment.env, WORKER_QUEUES: 'rag-sync', QUEUE_RAG_SYNC_CONCURRENCY: '4', QUEUE_RAG_SYNC_MAX_JOBS: '50',
+      ...t.deployment.env, WORKER_QUEUES: 'rag-sync', QUEUE_RAG_SYNC_CONCURRENCY: '4', QUEUE_RAG_SYNC_MAX_JOBS: '50',
       JOBVISOR_HANDLER_MODULE_RAG_SYNC: fixture('leak'),
     });
     await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'the first worker');
@@ -43,8 +30,8 @@ describe('supervisor: other recycle reasons', function () {
   });
 
   it('recycles a worker whose handler ignored its aborted signal (reason timeout), replacement first', async () => {
-    const { store } = deployment;
-    supervisor = startSupervisor({ ...deployment.env, WORKER_QUEUES: 'ai', JOBVISOR_HANDLER_MODULE_AI: fixture('ignore-signal') });
+    const { store } = t.deployment;
+    supervisor = startSupervisor({ ...t.deployment.env, WORKER_QUEUES: 'ai', JOBVISOR_HANDLER_MODULE_AI: fixture('ignore-signal') });
     const first = await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'the first worker');
     const { job } = await store.enqueue({ queue: 'ai', data: { ms: 60_000 }, timeoutMs: 300, attempts: 1 });
     const recycle = await supervisor.waitForLog((l) => l.action === 'recycle', 30_000, 'a timeout recycle');
@@ -57,9 +44,9 @@ describe('supervisor: other recycle reasons', function () {
   });
 
   it('kills a draining worker past the queue drain timeout; its job is recovered as stalled and completes', async () => {
-    const { store, ledger } = deployment;
+    const { store, ledger } = t.deployment;
     supervisor = startSupervisor({
-      ...deployment.env, WORKER_QUEUES: 'rag-sync', QUEUE_RAG_SYNC_MAX_JOBS: '1', QUEUE_RAG_SYNC_DRAIN_TIMEOUT_MS: '1000',
+      ...t.deployment.env, WORKER_QUEUES: 'rag-sync', QUEUE_RAG_SYNC_MAX_JOBS: '1', QUEUE_RAG_SYNC_DRAIN_TIMEOUT_MS: '1000',
       JOBVISOR_HANDLER_MODULE_RAG_SYNC: fixture('sleep'), JOB_LOCK_MS: '2000', JOB_STALLED_INTERVAL_MS: '1000',
     });
     await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'the first worker');
@@ -75,9 +62,9 @@ describe('supervisor: other recycle reasons', function () {
   });
 
   it('under host memory pressure, holds the lowest-priority queue and recycles the largest worker', async () => {
-    const { store, ledger } = deployment;
+    const { store, ledger } = t.deployment;
     supervisor = startSupervisor({
-      ...deployment.env, WORKER_QUEUES: 'ai,maintenance',
+      ...t.deployment.env, WORKER_QUEUES: 'ai,maintenance',
       JOBVISOR_HANDLER_MODULE_AI: fixture('sleep'), JOBVISOR_HANDLER_MODULE_MAINTENANCE: fixture('sleep'),
       MEMORY_PRESSURE_MIN_AVAILABLE_PERCENT: '100', // any host is "short" of memory at 100 %
       MEMORY_PRESSURE_COOLDOWN_MS: '600000',

@@ -132,9 +132,19 @@ export class BullStore implements Store {
     return inputs.map((input) => results.get(input)!);
   }
 
-  enqueueFlow(flow: FlowInput): Promise<FlowResult> {
+  async enqueueFlow(flow: FlowInput): Promise<FlowResult> {
     this.flowProducer ??= createFlowProducer(this.engine);
-    return addFlow(this.flowProducer, flow, (input, jobId) => this.jobOptions(input, jobId));
+    const result = await addFlow(this.flowProducer, flow, (input, jobId) => this.jobOptions(input, jobId));
+    // Every node into its queue's creation index, so the jobs of a flow show in lists like any other.
+    const now = Date.now();
+    const byQueue = new Map<string, string[]>();
+    const walk = (node: FlowResult) => {
+      byQueue.set(node.queue, [...(byQueue.get(node.queue) ?? []), node.id]);
+      node.children.forEach(walk);
+    };
+    walk(result);
+    await Promise.all([...byQueue].map(([queue, ids]) => this.engine.extras.indexCreated(queue, ids.map((id) => ({ id, createdAt: now })))));
+    return result;
   }
 
   async getValue<T = unknown>(key: string): Promise<T | undefined> {

@@ -54,7 +54,8 @@ async function takeLock(lockDir: string): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const holder = Number(await fs.readFile(path.join(lockDir, 'pid'), 'utf8').catch(() => '0'));
-    if (holder > 0 && alive(holder)) return false;
+    // Our own pid in the lock is a leftover of an earlier life (a container restarts with the same pid).
+    if (holder > 0 && holder !== process.pid && alive(holder)) return false;
     if (holder === 0) {
       // The holder may be between mkdir and writing its pid: give it a moment.
       const stat = await fs.stat(lockDir).catch(() => undefined);

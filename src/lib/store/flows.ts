@@ -2,14 +2,14 @@
 // parent waits for its children (which may sit on other queues). Each node gets
 // the same options as a single enqueue, so retries, retention and timeouts hold.
 import type { FlowJob, FlowProducer, JobNode, JobsOptions } from 'bullmq';
-import { randomUUID } from 'node:crypto';
+import { newJobId } from './job-id.js';
 import type { EnqueueInput, FlowInput, FlowResult } from './types.js';
 
 export type JobOptionsFor = (input: EnqueueInput, jobId: string) => JobsOptions;
 
 function toFlowJob(node: FlowInput, optionsFor: JobOptionsFor): FlowJob {
   const opts: JobsOptions = {
-    ...optionsFor(node, randomUUID()),
+    ...optionsFor(node, newJobId()),
     // A child that fails for good does not hold its parent back: the parent runs and reads the failure.
     ...(node.ignoreFailure ? { ignoreDependencyOnFailure: true } : { failParentOnFailure: true }),
   };

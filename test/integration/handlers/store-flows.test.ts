@@ -81,6 +81,9 @@ for (const mode of modes) {
         children: [1, 2, 3].map((n) => ({ queue: childQueue, data: { n }, ignoreFailure: true })),
       });
       expect(flow.children).to.have.length(3);
+      const listed = await store.list({ queue: childQueue, limit: 10, offset: 0 });
+      expect(listed.map((j) => j.id), 'a flow\'s jobs show in their queue\'s list').to.have.members(flow.children.map((c) => c.id));
+      expect((await store.list({ queue: parentQueue, limit: 10, offset: 0 })).map((j) => j.id)).to.deep.equal([flow.id]);
       const parent = await waitFor(async () => {
         const job = await store.get(parentQueue, flow.id);
         return job?.state === 'completed' && job.finishedAt ? job : undefined;

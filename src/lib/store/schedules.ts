@@ -58,11 +58,17 @@ export class BullSchedules implements ScheduleStore {
     // every worker was down) then still runs once when a worker comes back.
     const current = await queue.getJobScheduler(record.name);
     if (current && matches(current, record)) return;
-    await queue.upsertJobScheduler(
-      record.name,
-      { pattern: record.cron, ...(record.timezone ? { tz: record.timezone } : {}) },
-      { name: record.name, data: record.payload ?? {}, opts: this.deps.templateOptions(record.priority) },
-    );
+    try {
+      await queue.upsertJobScheduler(
+        record.name,
+        { pattern: record.cron, ...(record.timezone ? { tz: record.timezone } : {}) },
+        { name: record.name, data: record.payload ?? {}, opts: this.deps.templateOptions(record.priority) },
+      );
+    } catch (error) {
+      // Another process upserted the same schedule at the same moment and its job for this tick
+      // exists already (BullMQ's -10): that is the outcome we wanted, not a failure.
+      if (!String((error as Error).message).includes('job ID already exists')) throw error;
+    }
   }
 
   async remove(name: string): Promise<void> {

@@ -46,16 +46,27 @@ function alive(pid: number): boolean {
 }
 
 /** Take the start lock, or learn who holds it. A lock left by a dead process is taken over. */
+/** Lock directories this process took (and has not released). */
+const takenHere = new Set<string>();
+
+async function releaseLock(lockDir: string): Promise<void> {
+  takenHere.delete(lockDir);
+  await fs.rm(lockDir, { recursive: true, force: true });
+}
+
 async function takeLock(lockDir: string): Promise<boolean> {
   try {
     await fs.mkdir(lockDir);
+    takenHere.add(lockDir);
     await fs.writeFile(path.join(lockDir, 'pid'), String(process.pid));
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const holder = Number(await fs.readFile(path.join(lockDir, 'pid'), 'utf8').catch(() => '0'));
-    // Our own pid in the lock is a leftover of an earlier life (a container restarts with the same pid).
-    if (holder > 0 && holder !== process.pid && alive(holder)) return false;
+    // Our own pid in a lock this process never took is a leftover of an earlier life (a container
+    // restarts with the same pid); one it did take is a start under way, or a server it owns.
+    const earlierLife = holder === process.pid && !takenHere.has(lockDir);
+    if (holder > 0 && !earlierLife && alive(holder)) return false;
     if (holder === 0) {
       // The holder may be between mkdir and writing its pid: give it a moment.
       const stat = await fs.stat(lockDir).catch(() => undefined);
@@ -133,15 +144,15 @@ export async function ensureEmbeddedPostgres(
   }
   try {
     if (await answers(connectionString)) {
-      await fs.rm(lockDir, { recursive: true, force: true });
+      await releaseLock(lockDir);
       return notOwned;
     }
     const server = await startServer(path.join(dataDir, 'postgres'), port, log);
     let stopped: Promise<void> | undefined;
-    const stop = () => (stopped ??= server.stop().catch(() => {}).finally(() => fs.rm(lockDir, { recursive: true, force: true })));
+    const stop = () => (stopped ??= server.stop().catch(() => {}).finally(() => releaseLock(lockDir)));
     return { connectionString, owned: true, stop };
   } catch (error) {
-    await fs.rm(lockDir, { recursive: true, force: true });
+    await releaseLock(lockDir);
     throw error;
   }
 }

@@ -9,6 +9,7 @@ import type { HandlerDefinition } from '../../../src/workers/handler.js';
 import { startRuntime, type Runtime } from '../../../src/workers/runtime.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/wait.js';
+import { TEST_JOBS } from '../../conformance/describe-store.js';
 
 export interface Harness {
   store: Store;
@@ -22,15 +23,8 @@ export interface Harness {
   settled(queue: string, id: string, timeoutMs?: number): Promise<JobView>;
 }
 
-const TEST_JOBS = {
-  attempts: 3,
-  backoffMs: 200,
-  timeoutMs: 60_000,
-  keepCompleted: { count: 1000, ageSeconds: 3600 },
-  keepFailed: { count: 1000, ageSeconds: 3600 },
-  lockMs: 5000,
-  stalledIntervalMs: 2000,
-};
+// The conformance suite's settings, with room for real work (a transcode) inside a lock.
+const HANDLER_JOBS = { ...TEST_JOBS, backoffMs: 200, timeoutMs: 60_000, lockMs: 5000, stalledIntervalMs: 2000 };
 
 /** Call at the top of a describe: before/after hooks open and clean everything. */
 export function useHarness(): Harness {
@@ -43,7 +37,7 @@ export function useHarness(): Harness {
     harness.scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'jv-in-'));
     harness.output = await fs.mkdtemp(path.join(os.tmpdir(), 'jv-out-'));
     process.env.JOBVISOR_OUTPUT_DIR = harness.output;
-    harness.store = await openStore({ mode: 'redis', redisUrl: REDIS_URL, prefix: harness.prefix, jobs: TEST_JOBS });
+    harness.store = await openStore({ mode: 'redis', redisUrl: REDIS_URL, prefix: harness.prefix, jobs: HANDLER_JOBS });
   });
 
   after(async () => {

@@ -40,6 +40,7 @@ const KEEP_LOG_LINES = 500;
 
 export class BullStore implements Store {
   private readonly queues = new Map<string, Queue>();
+  private readonly indexBatches = new Map<string, { entries: { id: string; createdAt: number }[]; written: Promise<void> }>();
   private flowProducer?: FlowProducer;
   private closed?: Promise<void>;
   private scheduleStore?: ScheduleStore;
@@ -96,6 +97,28 @@ export class BullStore implements Store {
     return toView(queue, job as unknown as RawJob, state, logs, this.defaults.timeoutMs);
   }
 
+  /**
+   * Creation-index entries wait for the end of the current tick and go in one
+   * write per queue: under load, many concurrent enqueues cost one extra command,
+   * not one each.
+   */
+  private indexSoon(queue: string, entries: { id: string; createdAt: number }[]): Promise<void> {
+    let batch = this.indexBatches.get(queue);
+    if (!batch) {
+      const entriesOfBatch: { id: string; createdAt: number }[] = [];
+      const written = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          this.indexBatches.delete(queue);
+          this.engine.extras.indexCreated(queue, entriesOfBatch).then(resolve, reject);
+        });
+      });
+      batch = { entries: entriesOfBatch, written };
+      this.indexBatches.set(queue, batch);
+    }
+    batch.entries.push(...entries);
+    return batch.written;
+  }
+
   private async afterAdd(input: EnqueueInput, job: Job, jobId: string): Promise<EnqueueResult> {
     if (job.id !== jobId) {
       const existing = await this.get(input.queue, String(job.id));
@@ -110,7 +133,7 @@ export class BullStore implements Store {
     const jobId = newJobId();
     const [job] = await Promise.all([
       this.queue(input.queue).add(input.name ?? 'default', input.data, this.jobOptions(input, jobId)),
-      this.engine.extras.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now() }]), // beside the add, not after it
+      this.indexSoon(input.queue, [{ id: jobId, createdAt: Date.now() }]), // beside the add, not after it
     ]);
     return this.afterAdd(input, job, jobId);
   }
@@ -125,7 +148,7 @@ export class BullStore implements Store {
       const [jobs] = await Promise.all([
         this.queue(queue).addBulk(
           group.map((input, i) => ({ name: input.name ?? 'default', data: input.data, opts: this.jobOptions(input, ids[i]!) }))),
-        this.engine.extras.indexCreated(queue, ids.map((id) => ({ id, createdAt: now }))),
+        this.indexSoon(queue, ids.map((id) => ({ id, createdAt: now }))),
       ]);
       for (const [i, job] of jobs.entries()) results.set(group[i]!, await this.afterAdd(group[i]!, job, ids[i]!));
     }
@@ -143,7 +166,7 @@ export class BullStore implements Store {
       node.children.forEach(walk);
     };
     walk(result);
-    await Promise.all([...byQueue].map(([queue, ids]) => this.engine.extras.indexCreated(queue, ids.map((id) => ({ id, createdAt: now })))));
+    await Promise.all([...byQueue].map(([queue, ids]) => this.indexSoon(queue, ids.map((id) => ({ id, createdAt: now })))));
     return result;
   }
 

@@ -1,13 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../helpers/ports.js';
 import { describeSchedules } from './describe-schedules.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-embedded-'));
-const port = 55_000 + Math.floor(Math.random() * 1000);
+let port = 0; // from the OS at the first suite's start: a guessed one can be an outgoing connection's
 const harness: ModeHarness = {
-  require: async () => {}, // needs nothing but the npm package
+  require: async () => {
+    port ||= await freePort(); // needs nothing but the npm package, and a port
+  },
   config: (jobs) => ({ mode: 'embedded', dataDir, embeddedPgPort: port, prefix: 'jobvisor', jobs: jobs as never }),
   workerEnv: () => ({ REDIS_URL: '', DATABASE_URL: '', JOBVISOR_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port) }),
   cleanup: async () => fs.rmSync(dataDir, { recursive: true, force: true }),

@@ -12,6 +12,7 @@ import { FFMPEG, run } from '../../src/workers/handlers/video/ffmpeg.js';
 import { TEST_JOBS } from '../conformance/describe-store.js';
 import { exited, forkWorker } from '../helpers/fork.js';
 import { waitFor } from '../helpers/wait.js';
+import { freePort } from '../helpers/ports.js';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/documents');
 const QUEUES = ['video', 'document', 'ai', 'rag-sync'];
@@ -51,12 +52,16 @@ function alive(pid: number): boolean {
 describe('embedded mode with one worker per queue', function () {
   this.timeout(120_000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-workers-'));
-  const port = 56_000 + Math.floor(Math.random() * 1000);
   const env = {
-    REDIS_URL: '', DATABASE_URL: '', JOBVISOR_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port),
+    REDIS_URL: '', DATABASE_URL: '', JOBVISOR_DATA_DIR: dataDir, EMBEDDED_PG_PORT: '',
     JOBVISOR_OUTPUT_DIR: path.join(dataDir, 'output'),
   };
-  const config: StoreConfig = { mode: 'embedded', dataDir, embeddedPgPort: port, prefix: 'jobvisor', jobs: TEST_JOBS };
+  const config: StoreConfig = { mode: 'embedded', dataDir, embeddedPgPort: 0, prefix: 'jobvisor', jobs: TEST_JOBS };
+
+  before(async () => {
+    config.embeddedPgPort = await freePort();
+    env.EMBEDDED_PG_PORT = String(config.embeddedPgPort);
+  });
   let workers: ChildProcess[] = [];
   let store: Store | undefined;
   const ids = new Map<string, string>();

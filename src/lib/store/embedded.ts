@@ -122,7 +122,10 @@ async function startServer(databaseDir: string, port: number, log: (line: string
   });
   const initialised = await fs.stat(path.join(databaseDir, 'PG_VERSION')).then(() => true, () => false);
   if (!initialised) await server.initialise();
-  await server.start();
+  await server.start().catch((reason: unknown) => {
+    // The package rejects with nothing when the server exits at once: say what usually causes it.
+    throw new Error(`embedded PostgreSQL did not start on 127.0.0.1:${port}: ${reason ? String(reason) : 'the server exited at once (is the port in use? set EMBEDDED_PG_PORT)'}`);
+  });
   return server;
 }
 

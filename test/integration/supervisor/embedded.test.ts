@@ -8,6 +8,7 @@ import { fixture } from '../../helpers/fork.js';
 import { killAll, startSupervisor, workerPids, type RunningSupervisor } from '../../helpers/supervisor.js';
 import { waitFor } from '../../helpers/wait.js';
 import pg from 'pg';
+import { freePort } from '../../helpers/ports.js';
 
 async function answers(port: number): Promise<boolean> {
   const client = new pg.Client({ connectionString: `postgres://postgres:jobvisor@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 1000 });
@@ -25,8 +26,10 @@ async function answers(port: number): Promise<boolean> {
 describe('supervisor on the embedded PostgreSQL', function () {
   this.timeout(120_000);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-sv-embedded-'));
-  const port = 56_000 + Math.floor(Math.random() * 3000);
-  const env = { REDIS_URL: '', DATABASE_URL: '', JOBVISOR_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), JOBVISOR_PREFIX: 'jobvisor' };
+  const env = { REDIS_URL: '', DATABASE_URL: '', JOBVISOR_DATA_DIR: dataDir, EMBEDDED_PG_PORT: '', JOBVISOR_PREFIX: 'jobvisor' };
+  before(async () => {
+    env.EMBEDDED_PG_PORT = String(await freePort()); // from the OS: a guessed one can be an outgoing connection's
+  });
   let supervisor: RunningSupervisor | undefined;
 
   after(async () => {
@@ -46,6 +49,6 @@ describe('supervisor on the embedded PostgreSQL', function () {
     }
     supervisor.child.kill('SIGTERM');
     expect((await supervisor.exit).code).to.equal(0);
-    expect(await answers(port), 'the server stopped with its owner').to.equal(false);
+    expect(await answers(Number(env.EMBEDDED_PG_PORT)), 'the server stopped with its owner').to.equal(false);
   });
 });

@@ -7,6 +7,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Queue, Worker, createPostgresBackend } from 'bullmq';
 import { pino } from 'pino';
+import { loadConfig } from '../src/lib/config.js';
 import { openStore, type Store, type StoreConfig } from '../src/lib/store/index.js';
 import { startRuntime } from '../src/workers/runtime.js';
 import { DATABASE_URL, REDIS_URL, dropPgSchema, dropRedisPrefix, uniqueName } from '../test/helpers/services.js';
@@ -22,11 +23,7 @@ const { values } = parseArgs({
 const concurrency = Number(values.concurrency);
 const rounds = Number(values.rounds);
 
-const JOBS: StoreConfig['jobs'] = {
-  attempts: 3, backoffMs: 2000, timeoutMs: 600_000,
-  keepCompleted: { count: 1000, ageSeconds: 86_400 }, keepFailed: { count: 5000, ageSeconds: 604_800 },
-  lockMs: 30_000, stalledIntervalMs: 30_000,
-};
+const JOBS = loadConfig({}).jobs; // jobvisor's defaults, as a deployment gets them
 
 interface Backend {
   name: string;

@@ -4,11 +4,12 @@
 // Signal handlers only record; main() acts.
 import http from 'node:http';
 import { QUEUE_NAMES } from '../lib/catalog.js';
-import { ConfigError, loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { openStore } from '../lib/store/index.js';
 import { openDashboard, type Dashboard } from '../lib/store/dashboard.js';
 import { createApp } from './app.js';
+import { runMain } from '../lib/entry.js';
 
 const DASHBOARD_PATH = '/admin/queues';
 const WARM_UP_MS = 10_000;
@@ -80,11 +81,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    const message = error instanceof ConfigError ? error.message : (error.stack ?? error.message);
-    process.stderr.write(`api failed to start: ${message}\n`);
-    process.exit(error instanceof ConfigError ? 78 : 1);
-  },
-);
+runMain('api failed to start', main);

@@ -7,13 +7,13 @@
 // Children run detached (their own process group), so that a Ctrl-C reaches
 // this runner alone and each child is asked to stop exactly once.
 import { fork } from 'node:child_process';
-import { ConfigError, loadConfig, type Config } from '../lib/config.js';
+import { loadConfig, type Config } from '../lib/config.js';
 import { childSpecs, POSTGRES_HOLDER, type ChildSpec } from './children.js';
 import { Inbox, type Running } from './events.js';
 import { formatLine, logFormat, pipeLines, type LogFormat } from './log-lines.js';
 import type { PostgresReady } from './postgres.js';
+import { CONFIG_ERROR_EXIT, runMain } from '../lib/entry.js';
 
-const CONFIG_ERROR_EXIT = 78;
 const MAX_BACKOFF_MS = 30_000;
 const HEALTHY_UPTIME_MS = 60_000;
 const POSTGRES_STOP_MS = 20_000;
@@ -141,10 +141,4 @@ async function main(): Promise<number> {
   return exitCode;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    process.stderr.write(`jobvisor failed: ${error instanceof ConfigError ? error.message : (error.stack ?? error.message)}\n`);
-    process.exit(error instanceof ConfigError ? CONFIG_ERROR_EXIT : 1);
-  },
-);
+runMain('jobvisor failed', main);

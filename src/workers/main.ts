@@ -8,6 +8,7 @@ import { isSupervisorMessage, type WorkerMessage } from '../lib/messages.js';
 import { openStore } from '../lib/store/index.js';
 import { loadHandler } from './registry.js';
 import { startRuntime } from './runtime.js';
+import { runMain } from '../lib/entry.js';
 
 type Request = 'drain' | 'force';
 
@@ -81,11 +82,4 @@ async function sendFinalMetrics(registry: { getMetricsAsJSON(): Promise<unknown[
   await new Promise<void>((resolve) => process.send!({ type: 'metrics', requestId: 0, metrics } satisfies WorkerMessage, undefined, {}, () => resolve()));
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    const message = error instanceof ConfigError ? error.message : (error.stack ?? error.message);
-    process.stderr.write(`worker failed to start: ${message}\n`);
-    process.exit(error instanceof ConfigError ? 78 : 1);
-  },
-);
+runMain('worker failed to start', main);

@@ -4,7 +4,7 @@
 // process registry every second.
 import os from 'node:os';
 import { MAX_TIMER_MS } from '../lib/config.js';
-import { coerceError, JobCancelledError, JobTimeoutError, UnrecoverableError } from '../lib/errors.js';
+import { JobCancelledError, JobTimeoutError, UnrecoverableError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { HeartbeatMessage, WorkerMessage } from '../lib/messages.js';
 import { workerMetrics, type WorkerMetrics } from '../lib/metrics.js';
@@ -118,9 +118,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     stats.active++;
     observed.wait.observe(Math.max(0, started - job.enqueuedAt) / 1000);
     try {
-      return await perform(job, signal);
-    } catch (thrown) {
-      throw coerceError(thrown);
+      return await perform(job, signal); // whatever it throws, the store's consumer coerces
     } finally {
       stats.active--;
       observed.duration.observe((Date.now() - started) / 1000);

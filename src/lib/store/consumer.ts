@@ -69,10 +69,6 @@ export class BullConsumer implements Consumer {
     this.pending.add(settled);
   }
 
-  get activeCount(): number {
-    return this.active.size;
-  }
-
   private async run(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     const id = String(job.id);
     if (this.held && token) {

@@ -6,7 +6,6 @@ import { openEngine } from './connection.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
-export { userLogLines } from './job-view.js';
 
 export type StoreConfig = Pick<Config, 'mode' | 'prefix' | 'jobs'> & Partial<Pick<Config, 'redisUrl' | 'databaseUrl' | 'dataDir' | 'embeddedPgPort'>>;
 

@@ -159,7 +159,6 @@ export interface ConsumerEvents {
 
 /** A running fetch loop over one queue, inside one worker process. */
 export interface Consumer {
-  readonly activeCount: number;
   /** Resolves once the fetch loop's connection is up: from then on the consumer takes jobs. */
   ready(): Promise<void>;
   /** Stop fetching, let active jobs finish, then release the connection. Idempotent. */

@@ -2,13 +2,14 @@
 // `workers` app). It owns the store connection (and so the embedded PostgreSQL,
 // started before any worker is forked), the metrics port and the signals.
 import { pino } from 'pino';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfig } from '../config.js';
 import { declaredSchedules, reconcileSchedules } from '../schedules.js';
 import { openStore } from '../store/index.js';
 import { readHostMemory } from './memory.js';
 import { startMetricsServer } from './metrics-server.js';
 import { loadPolicy } from './settings.js';
 import { Supervisor } from './supervisor.js';
+import { runMain } from '../entry.js';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -46,11 +47,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: Error) => {
-    const message = error instanceof ConfigError ? error.message : (error.stack ?? error.message);
-    process.stderr.write(`supervisor failed: ${message}\n`);
-    process.exit(error instanceof ConfigError ? 78 : 1);
-  },
-);
+runMain('supervisor failed', main);

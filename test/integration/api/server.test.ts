@@ -4,9 +4,8 @@ import { expect } from 'chai';
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { openStore, type Consumer, type Store } from '../../../src/lib/store/index.js';
-import { TEST_JOBS } from '../../conformance/describe-store.js';
 import { exited, ROOT } from '../../helpers/fork.js';
-import { latch } from '../../helpers/wait.js';
+import { latch, waitFor } from '../../helpers/wait.js';
 import { redisBackend } from './harness.js';
 import { REDIS_URL } from '../../helpers/services.js';
 
@@ -66,7 +65,7 @@ describe('api server process', function () {
       }, { once: true });
     }), { concurrency: 1 });
     const { job } = await store.enqueue({ queue: 'video', data: { source: 'x' } });
-    for (let i = 0; i < 100 && (await store.get('video', job.id))?.state !== 'active'; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(async () => (await store.get('video', job.id))?.state === 'active', { timeoutMs: 5000, message: 'the job to start' });
 
     const inFlight = fetch(`${base}/api/jobs/video/${job.id}`, { method: 'DELETE' });
     await aborted.promise; // the cancel reached the handler: the DELETE is being served

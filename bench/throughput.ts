@@ -94,7 +94,7 @@ async function jobvisorRound(store: Store, jobs: number): Promise<number> {
   await enqueueThroughStore(store, name, jobs);
   const runtime = startRuntime({
     store, queue: name, concurrency, logger: pino({ level: 'silent' }),
-    handler: { queue: name, run: async () => null },
+    handler: { run: async () => null },
   });
   const ms = await timeUntil(() => runtime.stats.processed >= jobs);
   await runtime.drain();

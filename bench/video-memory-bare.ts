@@ -3,7 +3,7 @@
 // Run by video-memory.ts: `node --import tsx bench/video-memory-bare.ts <queue> <prefix>`.
 import { spawn } from 'node:child_process';
 import { Worker } from 'bullmq';
-import { FFMPEG } from '../src/workers/handlers/video/ffmpeg.js';
+import { FFMPEG } from '../src/queues/video/ffmpeg.js';
 
 const [queue, prefix] = process.argv.slice(2) as [string, string];
 const worker = new Worker(queue, (job) => new Promise<void>((resolve, reject) => {

@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { CATALOG } from '../src/lib/catalog.js';
-import { FFMPEG, run } from '../src/workers/handlers/video/ffmpeg.js';
+import { QUEUES } from '../src/queues/index.js';
+import { FFMPEG, run } from '../src/queues/video/ffmpeg.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROOT = path.resolve(__dirname, '..');
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     console.log(`| ffmpeg children RSS, peak (MB) | ${mb(jv.ffmpeg)} | ${mb(bare.ffmpeg)} | ${(jv.ffmpeg / bare.ffmpeg).toFixed(2)} |`);
     console.log(`| worker + ffmpeg, peak (MB) | ${mb(jv.total)} | ${mb(bare.total)} | ${(jv.total / bare.total).toFixed(2)} |`);
     console.log(`| wall time (s) | ${jv.seconds.toFixed(1)} | ${bare.seconds.toFixed(1)} | ${(jv.seconds / bare.seconds).toFixed(2)} |`);
-    console.log(`\ncatalog budget for video (maxMemoryMb, compared with the worker process RSS): ${CATALOG.video.maxMemoryMb} MB`);
+    console.log(`\ncatalog budget for video (maxMemoryMb, compared with the worker process RSS): ${QUEUES.video.defaults.maxMemoryMb} MB`);
     await Promise.all([jvQueue.close(), jvEvents.close(), bareQueue.close(), bareEvents.close()]);
   } finally {
     const keys = await connection.keys(`${prefix}:*`);

@@ -5,7 +5,7 @@ import express, { type Express, type RequestHandler, type Router } from 'express
 import helmet from 'helmet';
 import { randomUUID } from 'node:crypto';
 import { pinoHttp } from 'pino-http';
-import { QUEUE_NAMES } from '../lib/catalog.js';
+import { QUEUE_NAMES } from '../queues/index.js';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../lib/store/index.js';
@@ -25,8 +25,6 @@ export interface AppOptions {
   logger: Logger;
   /** bull-board's router (src/lib/store/dashboard.ts), mounted at /admin/queues behind the admin key. */
   dashboard?: Router;
-  /** Queues that exist; the catalog by default. */
-  queues?: readonly string[];
   /** How long queue counts for /metrics are cached. */
   metricsCountsTtlMs?: number;
 }
@@ -76,7 +74,7 @@ function requestLogs(logger: Logger): RequestHandler {
 
 export function createApp(options: AppOptions): App {
   const { store, config, logger } = options;
-  const queues = options.queues ?? QUEUE_NAMES;
+  const queues = QUEUE_NAMES;
   const auth = createAuth(config);
   const call = storeCaller(config.api.storeTimeoutMs);
   const metrics = apiMetrics({ store, queues, call, logger, ...(options.metricsCountsTtlMs ? { countsTtlMs: options.metricsCountsTtlMs } : {}) });

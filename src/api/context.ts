@@ -3,6 +3,7 @@
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../lib/store/index.js';
+import type { QueueName } from '../queues/index.js';
 import type { Auth } from './auth.js';
 import type { ApiMetrics } from './metrics.js';
 import type { StoreCall } from './store-call.js';
@@ -10,8 +11,8 @@ import type { StoreCall } from './store-call.js';
 export interface ApiContext {
   store: Store;
   call: StoreCall;
-  /** The catalog: any other queue name is a 404. */
-  queues: readonly string[];
+  /** The registry's queues: any other queue name is a 404. */
+  queues: readonly QueueName[];
   auth: Auth;
   metrics: ApiMetrics;
   config: Pick<Config, 'api' | 'workerQueues'>;

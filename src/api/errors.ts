@@ -3,7 +3,7 @@
 // no stack trace, and no 500 for anything a client sent.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { NotFoundError, StateConflictError, StoreUnavailableError } from '../lib/errors.js';
+import { fieldIssues, NotFoundError, StateConflictError, StoreUnavailableError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
 export class ApiError extends Error {
@@ -17,11 +17,7 @@ export const unknownJob = (queue: string, id: string) => new ApiError(404, 'job_
 
 /** The first issue names its field, so that a client sees what to fix. */
 export function invalid(error: ZodError, where: 'body' | 'query' | 'params'): ApiError {
-  const issues = error.issues.flatMap((issue) => {
-    const path = issue.path.map(String);
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'unknown field' }));
-    return [{ field: path.join('.') || where, message: issue.message }];
-  });
+  const issues = fieldIssues(error, { whole: where });
   const first = issues[0]!;
   return new ApiError(400, 'invalid_request', `invalid ${where}: ${first.field}: ${first.message}`, { issues });
 }

@@ -2,7 +2,7 @@
 // and state read from the store, cached so that a storm of scrapes costs the
 // backend one read per queue every few seconds.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PREFIX } from '../lib/metrics.js';
+import { PREFIX } from '../lib/metric-names.js';
 import type { Logger } from '../lib/logger.js';
 import { JOB_STATES, type StateCounts, type Store } from '../lib/store/index.js';
 import type { StoreCall } from './store-call.js';

@@ -3,7 +3,7 @@
 // SHUTDOWN_TIMEOUT_MS), closes the store and exits 0. A second signal forces.
 // Signal handlers only record; main() acts.
 import http from 'node:http';
-import { QUEUE_NAMES } from '../lib/catalog.js';
+import { QUEUE_NAMES } from '../queues/index.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { openStore } from '../lib/store/index.js';

@@ -2,7 +2,7 @@
 // process at start with the variable's name and what it expects.
 import path from 'node:path';
 import { z } from 'zod';
-import { CATALOG, QUEUE_NAMES, envName, type QueueName } from './catalog.js';
+import { QUEUES, QUEUE_NAMES, envName, type QueueName } from '../queues/index.js';
 
 export type StoreMode = 'redis' | 'postgres' | 'embedded';
 
@@ -125,7 +125,7 @@ function readRateLimit(env: NodeJS.ProcessEnv, variable: string): QueueConfig['r
 }
 
 function queueConfig(env: NodeJS.ProcessEnv, name: QueueName): QueueConfig {
-  const defaults = CATALOG[name];
+  const defaults = QUEUES[name].defaults;
   const key = `QUEUE_${envName(name)}`;
   return {
     name,

@@ -56,3 +56,31 @@ export function coerceError(thrown: unknown): Error {
 export function isUnrecoverable(error: Error): boolean {
   return error instanceof UnrecoverableError || error.name === 'UnrecoverableError';
 }
+
+/** One zod issue, as a dotted field path and what is wrong with it. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/**
+ * Every issue of a zod error, named by its dotted field path (`data.source`
+ * with `prefix: 'data'`), or `whole` when the value itself is wrong; an unknown
+ * key is its own issue, so a client sees which field to drop. Typed
+ * structurally so that this shared module does not depend on zod.
+ */
+export function fieldIssues(error: { issues: readonly ZodLikeIssue[] }, { prefix, whole = prefix ?? 'value' }: { prefix?: string; whole?: string } = {}): FieldIssue[] {
+  const issues = error.issues.flatMap((issue) => {
+    const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys' && issue.keys) return issue.keys.map((key) => ({ field: [...path, key].join('.'), message: 'unknown field' }));
+    return [{ field: path.join('.') || whole, message: issue.message }];
+  });
+  return issues.length ? issues : [{ field: whole, message: 'invalid' }];
+}
+
+interface ZodLikeIssue {
+  code: string;
+  path: readonly PropertyKey[];
+  message: string;
+  keys?: readonly string[];
+}

@@ -16,7 +16,7 @@ const sibling = (relative: string) => path.join(__dirname, '..', `${relative}${p
 export function childSpecs(_config: Pick<Config, 'workerQueues'>): ChildSpec[] {
   return [
     { name: 'api', module: sibling('api/server'), args: [] },
-    { name: 'supervisor', module: sibling('lib/supervisor/main'), args: [] },
+    { name: 'supervisor', module: sibling('supervisor/main'), args: [] },
   ];
 }
 

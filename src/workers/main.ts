@@ -1,10 +1,10 @@
 // Entry of one worker process: `node dist/workers/main.js <queue>`, forked by
 // the supervisor or run by hand (`npm run worker -- video`). Signal and IPC
 // handlers only record what was asked; the loop below acts on it.
-import { envName, isQueueName } from '../lib/catalog.js';
+import { envName, isQueueName } from '../queues/index.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
-import { isSupervisorMessage, type WorkerMessage } from '../lib/messages.js';
+import { isSupervisorMessage, type WorkerMessage } from '../supervisor/messages.js';
 import { openStore } from '../lib/store/index.js';
 import { loadHandler } from './registry.js';
 import { startRuntime } from './runtime.js';

@@ -6,15 +6,15 @@ import os from 'node:os';
 import { MAX_TIMER_MS } from '../lib/config.js';
 import { JobCancelledError, JobTimeoutError, UnrecoverableError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { HeartbeatMessage, WorkerMessage } from '../lib/messages.js';
-import { workerMetrics, type WorkerMetrics } from '../lib/metrics.js';
+import type { HeartbeatMessage, WorkerMessage } from '../supervisor/messages.js';
+import { workerMetrics, type WorkerMetrics } from './metrics.js';
 import type { ActiveJob, Consumer, ProcessRecord, Store } from '../lib/store/index.js';
-import type { HandlerDefinition } from './handler.js';
+import type { RunnableHandler } from '../queues/define.js';
 
 export interface RuntimeOptions {
   store: Store;
   queue: string;
-  handler: HandlerDefinition;
+  handler: RunnableHandler;
   concurrency: number;
   logger: Logger;
   /** IPC to the supervisor, when there is one. */
@@ -48,7 +48,7 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-function validate(handler: HandlerDefinition, data: unknown): unknown {
+function validate(handler: RunnableHandler, data: unknown): unknown {
   if (!handler.schema) return data; // a handler written in plain JavaScript may still leave it out
   const parsed = handler.schema.safeParse(data);
   if (parsed.success) return parsed.data;
@@ -146,7 +146,6 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     const eventLoopLagMs = Math.max(0, now - lastBeat - heartbeatMs);
     lastBeat = now;
     const { rss, heapUsed } = process.memoryUsage();
-    metrics.memory.set({ queue }, rss);
     const message: HeartbeatMessage = { type: 'heartbeat', rss, heapUsed, eventLoopLagMs, ...stats };
     options.send?.(message);
     Object.assign(record, { rss, heapUsed, active: stats.active, processed: stats.processed, failed: stats.failed });

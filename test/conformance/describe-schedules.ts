@@ -5,7 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
 import { CronExpressionParser } from 'cron-parser';
-import { declaredHash, reconcileSchedules, updateSchedule } from '../../src/lib/schedules.js';
+import { declaredHash, reconcileSchedules, updateSchedule } from '../../src/queues/schedules.js';
 import { openStore, type Consumer, type ScheduleSpec, type Store } from '../../src/lib/store/index.js';
 import { exited, ROOT } from '../helpers/fork.js';
 import { uniqueName } from '../helpers/services.js';

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import { JobTimeoutError, NotFoundError, StateConflictError, UnrecoverableError } from '../../src/lib/errors.js';
 import { openStore, type JobView, type Store, type StoreConfig } from '../../src/lib/store/index.js';
-import type { HandlerContext } from '../../src/workers/handler.js';
+import type { HandlerContext } from '../../src/queues/define.js';
 import { startRuntime, type Runtime } from '../../src/workers/runtime.js';
 import { exited, fixture, forkWorker } from '../helpers/fork.js';
 import { uniqueName } from '../helpers/services.js';
@@ -60,7 +60,7 @@ export function describeStore(mode: string, harness: ModeHarness): void {
     });
 
     function work(run: Run, concurrency = 1, on: Store = store, q = queue): Runtime {
-      const runtime = startRuntime({ store: on, queue: q, handler: { queue: q, run }, concurrency, logger: silent, heartbeatMs: 200 });
+      const runtime = startRuntime({ store: on, queue: q, handler: { run }, concurrency, logger: silent, heartbeatMs: 200 });
       runtimes.push(runtime);
       return runtime;
     }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../helpers/fork.js';
-import { FFMPEG } from '../../src/workers/handlers/video/ffmpeg.js';
+import { FFMPEG } from '../../src/queues/video/ffmpeg.js';
 import { freePorts } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 import { isAlive as alive } from '../helpers/supervisor.js';

@@ -10,7 +10,7 @@ import { ROOT } from './fork.js';
 import { REDIS_URL, dropRedisPrefix, redisAnswers, requireService, uniqueName } from './services.js';
 import { waitFor } from './wait.js';
 
-export const SUPERVISOR_MAIN = path.join(ROOT, 'src/lib/supervisor/main.ts');
+export const SUPERVISOR_MAIN = path.join(ROOT, 'src/supervisor/main.ts');
 
 export type LogLine = Record<string, unknown> & { msg?: string; role?: string; pid?: number };
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import { openStore, type Store, type StoreConfig } from '../../src/lib/store/index.js';
-import { FFMPEG, run } from '../../src/workers/handlers/video/ffmpeg.js';
+import { FFMPEG, run } from '../../src/queues/video/ffmpeg.js';
 import { TEST_JOBS } from '../conformance/describe-store.js';
 import { exited, forkWorker } from '../helpers/fork.js';
 import { waitFor } from '../helpers/wait.js';

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { schedulesRouter } from '../../src/api/routes/schedules.js';
-import { reconcileSchedules } from '../../src/lib/schedules.js';
+import { reconcileSchedules } from '../../src/queues/schedules.js';
 import { openStore, type ScheduleSpec, type Store } from '../../src/lib/store/index.js';
 import { TEST_JOBS } from '../conformance/describe-store.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../helpers/services.js';

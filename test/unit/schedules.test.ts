@@ -1,7 +1,7 @@
 // Declared schedules and their environment overrides: pure functions, tested with values.
 import { expect } from 'chai';
 import { ConfigError } from '../../src/lib/config.js';
-import { declaredSchedules, scheduleEnvName } from '../../src/lib/schedules.js';
+import { declaredSchedules, scheduleEnvName } from '../../src/queues/schedules.js';
 
 describe('declared schedules', () => {
   it('declares rag-sync, news-fetch and cache-cleanup with their defaults', () => {

@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { jsonBody } from '../body.js';
 import type { ApiContext } from '../context.js';
 import { unknownQueue } from '../errors.js';
+import { isQueueName } from '../../queues/index.js';
 import { queueParams } from '../schemas.js';
 import { queueStats } from '../stats.js';
 import { parse } from '../validate.js';
@@ -19,7 +20,7 @@ export function adminRouter(ctx: ApiContext): Router {
   for (const action of ['pause', 'resume'] as const) {
     router.post(`/queues/:queue/${action}`, admin, ...jsonBody(ctx.config.api.bodyLimitBytes), async (req, res) => {
       const { queue } = parse(queueParams, req.params, 'params');
-      if (!queues.includes(queue)) throw unknownQueue(queue);
+      if (!isQueueName(queue) || !queues.includes(queue)) throw unknownQueue(queue);
       await call(action === 'pause' ? store.pause(queue) : store.resume(queue));
       res.json({ queue, paused: await call(store.isPaused(queue)) });
     });

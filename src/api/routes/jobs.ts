@@ -10,7 +10,8 @@ import { apiJob, apiListedJob } from '../job-shape.js';
 import { enqueueBody, jobParams, listQuery, statusQuery, type EnqueueBody } from '../schemas.js';
 import { parse } from '../validate.js';
 import type { EnqueueInput } from '../../lib/store/index.js';
-import { validateJobData } from '../../workers/schemas.js';
+import { isQueueName, type QueueName } from '../../queues/index.js';
+import { validateJobData } from '../../queues/validate.js';
 
 /** How long past the store timeout a cancel may wait for an active job's handler to stop. */
 const CANCEL_EXTRA_MS = 3500;
@@ -50,8 +51,8 @@ export function jobsRouter(ctx: ApiContext): Router {
   const { store, call, queues, auth, metrics } = ctx;
   const router = Router();
   const user = auth.require('user');
-  const knownQueue = (queue: string) => {
-    if (!queues.includes(queue)) throw unknownQueue(queue);
+  const knownQueue = (queue: string): QueueName => {
+    if (!isQueueName(queue) || !queues.includes(queue)) throw unknownQueue(queue);
     return queue;
   };
 
@@ -68,9 +69,8 @@ export function jobsRouter(ctx: ApiContext): Router {
 
   router.post('/jobs', user, ...limiter, ...jsonBody(ctx.config.api.bodyLimitBytes, { required: true }), async (req, res) => {
     const body = parse(enqueueBody, req.body, 'body');
-    knownQueue(body.queue);
     // The worker checks the same schema again; here a bad payload never reaches a queue.
-    const checked = validateJobData(body.queue, body.data);
+    const checked = validateJobData(knownQueue(body.queue), body.data);
     if (!checked.ok) {
       throw new ApiError(400, 'invalid_request', `invalid body: ${checked.field}: ${checked.message}`, { issues: [{ field: checked.field, message: checked.message }] });
     }

@@ -3,8 +3,8 @@
 // Self-contained (own body parser and error mapping) so it answers the same
 // whether or not the app in front of it parsed the body first.
 import express, { Router, type ErrorRequestHandler, type Response } from 'express';
-import { NotFoundError, StoreUnavailableError } from '../../lib/errors.js';
-import { InvalidScheduleError, schedulePatchSchema, updateSchedule } from '../../lib/schedules.js';
+import { fieldIssues, NotFoundError, StoreUnavailableError } from '../../lib/errors.js';
+import { InvalidScheduleError, schedulePatchSchema, updateSchedule } from '../../queues/schedules.js';
 import type { Store } from '../../lib/store/index.js';
 
 function sendError(res: Response, status: number, code: string, message: string, details?: unknown): void {
@@ -41,9 +41,8 @@ export function schedulesRouter(store: Store): Router {
     if (!req.is('application/json')) return sendError(res, 415, 'unsupported_media_type', 'send the body as application/json');
     const parsed = schedulePatchSchema.safeParse(req.body);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'body');
-      return sendError(res, 400, 'invalid_request', `${field}: ${issue.message}`, { field });
+      const { field, message } = fieldIssues(parsed.error, { whole: 'body' })[0]!;
+      return sendError(res, 400, 'invalid_request', `${field}: ${message}`, { field });
     }
     res.json(await updateSchedule(store, req.params.name, parsed.data));
   });

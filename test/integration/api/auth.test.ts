@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { createAuth } from '../../../src/api/auth.js';
 import { openDashboard, type Dashboard } from '../../../src/lib/store/dashboard.js';
-import { QUEUE_NAMES } from '../../../src/lib/catalog.js';
+import { QUEUE_NAMES } from '../../../src/queues/index.js';
 import { apiConfig, openApi, redisBackend, type TestApi } from './harness.js';
 
 describe('HTTP API auth', function () {

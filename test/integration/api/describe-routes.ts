@@ -2,7 +2,7 @@
 // store. One suite, called per backend by redis.test.ts and postgres.test.ts.
 import { expect } from 'chai';
 import request from 'supertest';
-import { QUEUE_NAMES } from '../../../src/lib/catalog.js';
+import { QUEUE_NAMES } from '../../../src/queues/index.js';
 import { openDashboard, type Dashboard } from '../../../src/lib/store/dashboard.js';
 import type { Consumer, ProcessRecord } from '../../../src/lib/store/index.js';
 import { latch, waitFor } from '../../helpers/wait.js';

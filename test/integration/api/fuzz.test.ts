@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import http from 'node:http';
 import request from 'supertest';
-import { QUEUE_NAMES } from '../../../src/lib/catalog.js';
+import { QUEUE_NAMES } from '../../../src/queues/index.js';
 import { openApi, redisBackend, type TestApi } from './harness.js';
 
 interface Malformed {

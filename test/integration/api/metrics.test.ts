@@ -2,7 +2,7 @@
 // however many scrapes arrive at once.
 import { expect } from 'chai';
 import request from 'supertest';
-import { QUEUE_NAMES } from '../../../src/lib/catalog.js';
+import { QUEUE_NAMES } from '../../../src/queues/index.js';
 import type { Store } from '../../../src/lib/store/index.js';
 import { waitFor } from '../../helpers/wait.js';
 import { apiConfig, redisBackend, silent } from './harness.js';

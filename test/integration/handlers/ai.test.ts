@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import aiHandler from '../../../src/workers/handlers/ai.js';
-import { hashEmbed } from '../../../src/workers/handlers/ai/local.js';
+import aiHandler from '../../../src/queues/ai/handler.js';
+import { hashEmbed } from '../../../src/queues/ai/local.js';
 import { readJsonLines, useHarness } from './harness.js';
 
 interface VectorLine { id: string; index: number; vector: number[] }

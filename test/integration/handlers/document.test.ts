@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import documentHandler from '../../../src/workers/handlers/document.js';
-import { chunk, normalise } from '../../../src/workers/handlers/document/chunk.js';
+import documentHandler from '../../../src/queues/document/handler.js';
+import { chunk, normalise } from '../../../src/queues/document/chunk.js';
 import { FIXTURES, readJsonLines, useHarness } from './harness.js';
 
 interface ChunkLine { id: string; text: string; index: number; sections: [number, number]; start: number; end: number }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { openStore, type JobView, type Store } from '../../../src/lib/store/index.js';
-import type { HandlerDefinition } from '../../../src/workers/handler.js';
+import type { HandlerDefinition } from '../../../src/queues/define.js';
 import { startRuntime, type Runtime } from '../../../src/workers/runtime.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/wait.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import maintenanceHandler from '../../../src/workers/handlers/maintenance.js';
+import maintenanceHandler from '../../../src/queues/maintenance/handler.js';
 import { useHarness } from './harness.js';
 
 interface CleanupResult { dir: string; removed: string[]; removedBytes: number; kept: number; dryRun: boolean }

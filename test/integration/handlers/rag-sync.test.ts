@@ -3,11 +3,11 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import aiHandler from '../../../src/workers/handlers/ai.js';
-import documentHandler from '../../../src/workers/handlers/document.js';
-import ragSyncHandler from '../../../src/workers/handlers/rag-sync.js';
-import { advance, newItems } from '../../../src/workers/handlers/rag-sync/cursor.js';
-import { parseFeed } from '../../../src/workers/handlers/rag-sync/sources.js';
+import aiHandler from '../../../src/queues/ai/handler.js';
+import documentHandler from '../../../src/queues/document/handler.js';
+import ragSyncHandler from '../../../src/queues/rag-sync/handler.js';
+import { advance, newItems } from '../../../src/queues/rag-sync/cursor.js';
+import { parseFeed } from '../../../src/queues/rag-sync/sources.js';
 import { FIXTURES, readJsonLines, useHarness } from './harness.js';
 
 interface SyncResult { fetched: number; new: number; flow: { queue: string; id: string } | null }

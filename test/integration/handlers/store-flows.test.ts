@@ -64,7 +64,6 @@ for (const mode of modes) {
       runtimes.push(startRuntime({
         store, queue: childQueue, concurrency: 2, logger,
         handler: {
-          queue: childQueue,
           run: async (data) => {
             const { n } = data as { n: number };
             if (n === 2) throw new UnrecoverableError('two is bad');
@@ -74,7 +73,7 @@ for (const mode of modes) {
       }));
       runtimes.push(startRuntime({
         store, queue: parentQueue, concurrency: 1, logger,
-        handler: { queue: parentQueue, run: async (_data, ctx) => (seen = await ctx.childrenResults()) && 'collected' },
+        handler: { run: async (_data, ctx) => (seen = await ctx.childrenResults()) && 'collected' },
       }));
       const flow = await store.enqueueFlow({
         queue: parentQueue, name: 'collect', data: {},

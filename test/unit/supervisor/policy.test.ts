@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import {
   DEFAULT_POLICY as P, backoffDelay, isCrashLooping, isHealthy, largest, livenessFailure, maxOldSpaceMb,
   overBudgetStreak, queueToHold, recycleReason, underPressure,
-} from '../../../src/lib/supervisor/policy.js';
-import { parseCgroup, parseMeminfo } from '../../../src/lib/supervisor/memory.js';
+} from '../../../src/supervisor/policy.js';
+import { parseCgroup, parseMeminfo } from '../../../src/supervisor/memory.js';
 
 const MB = 1024 * 1024;
 

@@ -2,7 +2,7 @@
 // heartbeat, why we are stopping it (if we are). Its event handlers only record
 // what happened; supervisor.ts decides what to do about it.
 import { fork, type ChildProcess } from 'node:child_process';
-import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from '../messages.js';
+import { isWorkerMessage, type SupervisorMessage, type WorkerMessage } from './messages.js';
 import { overBudgetStreak, type RestartReason } from './policy.js';
 
 export type WorkerState = 'starting' | 'running' | 'draining';

@@ -4,12 +4,12 @@
 // JSON lines `{id, index, vector}`.
 import fs from 'node:fs/promises';
 import { UnrecoverableError } from '../../lib/errors.js';
-import { defineHandler, type HandlerContext } from '../handler.js';
-import { outputPath, writeLinesAtomically } from '../output.js';
-import { aiSchema, type AiJob } from '../schemas/ai.js';
-import { localProvider } from './ai/local.js';
-import { openAiProvider, openAiSettings } from './ai/openai.js';
-import type { EmbeddingProvider } from './ai/provider.js';
+import { defineHandler, type HandlerContext } from '../define.js';
+import { outputPath, writeLinesAtomically } from '../io/output.js';
+import { aiSchema, type AiJob } from './schema.js';
+import { localProvider } from './local.js';
+import { openAiProvider, openAiSettings } from './openai.js';
+import type { EmbeddingProvider } from './provider.js';
 
 interface Input {
   id: string;
@@ -42,8 +42,6 @@ async function chunksOfChild(ctx: HandlerContext): Promise<{ file?: string; fail
 }
 
 export default defineHandler({
-  queue: 'ai',
-  name: 'embed',
   schema: aiSchema,
   async run(data, ctx) {
     let chunksFile = data.chunksFile;

@@ -1,12 +1,12 @@
 // document: extract the text of a PDF, DOCX, HTML page, Markdown or plain text
 // file (a path, a URL or inline content), normalise it, split it into
 // overlapping chunks and write them as JSON lines, one chunk a line.
-import { defineHandler } from '../handler.js';
-import { outputPath, writeLinesAtomically } from '../output.js';
-import { documentSchema } from '../schemas/document.js';
-import { chunk, normalise } from './document/chunk.js';
-import { extract } from './document/extract.js';
-import { load, type Loaded } from './document/load.js';
+import { defineHandler } from '../define.js';
+import { outputPath, writeLinesAtomically } from '../io/output.js';
+import { documentSchema } from './schema.js';
+import { chunk, normalise } from './chunk.js';
+import { extract } from './extract.js';
+import { load, type Loaded } from './load.js';
 
 /** Section (a PDF's page) number, 1-based, of an offset in the joined text. */
 function sectionAt(starts: number[], offset: number): number {
@@ -16,8 +16,6 @@ function sectionAt(starts: number[], offset: number): number {
 }
 
 export default defineHandler({
-  queue: 'document',
-  name: 'extract',
   schema: documentSchema,
   async run(data, ctx) {
     const loaded: Loaded = data.content !== undefined

@@ -4,19 +4,14 @@
 import { createHash } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { envName, isQueueName } from './catalog.js';
-import { ConfigError } from './config.js';
-import { NotFoundError } from './errors.js';
-import type { ScheduleRecord, ScheduleSpec, ScheduleView, Store } from './store/index.js';
+import { ConfigError } from '../lib/config.js';
+import { fieldIssues, NotFoundError } from '../lib/errors.js';
+import type { ScheduleRecord, ScheduleSpec, ScheduleView, Store } from '../lib/store/index.js';
+import { QUEUE_NAMES, QUEUES, envName, isQueueName } from './index.js';
 
-// A job's name is its schedule's name, so one queue's handler can tell rag-sync from news-fetch.
-// news-fetch ships disabled: there is no feed worth fetching by default. Turn it on with
-// CRON_NEWS_FETCH='{"enabled": true, "payload": {"feeds": ["https://…/feed.xml"]}}'.
-export const DECLARED_SCHEDULES: readonly ScheduleSpec[] = [
-  { name: 'rag-sync', queue: 'rag-sync', cron: '0 6 * * *', payload: { source: './data/knowledge' }, priority: 5, enabled: true },
-  { name: 'news-fetch', queue: 'rag-sync', cron: '0 */4 * * *', payload: { feeds: [] }, priority: 5, enabled: false },
-  { name: 'cache-cleanup', queue: 'maintenance', cron: '0 3 * * 0', payload: { maxAgeDays: 30 }, priority: 9, enabled: true },
-];
+/** Every queue's declared schedules; a job's name is its schedule's name. */
+export const DECLARED_SCHEDULES: readonly ScheduleSpec[] = QUEUE_NAMES.flatMap((queue) =>
+  (QUEUES[queue].schedules ?? []).map((schedule) => ({ ...schedule, queue })));
 
 /** A schedule field that does not hold, named so the api and the env check can say which. */
 export class InvalidScheduleError extends Error {
@@ -88,8 +83,8 @@ function parseOverride(variable: string, raw: string): SchedulePatch {
   }
   const parsed = overrideSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${variable}: ${issue.path.join('.') || 'value'}: ${issue.message}`);
+    const issue = fieldIssues(parsed.error)[0]!;
+    throw new ConfigError(`${variable}: ${issue.field}: ${issue.message}`);
   }
   return parsed.data;
 }

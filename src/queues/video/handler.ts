@@ -4,10 +4,10 @@
 // partial output: a half-written mp4 never stays behind.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { defineHandler, type HandlerContext } from '../handler.js';
-import { outputDir } from '../output.js';
-import { videoSchema, type VideoJob } from '../schemas/video.js';
-import { FFMPEG, probe, progressSeconds, run } from './video/ffmpeg.js';
+import { defineHandler, type HandlerContext } from '../define.js';
+import { outputDir } from '../io/output.js';
+import { videoSchema, type VideoJob } from './schema.js';
+import { FFMPEG, probe, progressSeconds, run } from './ffmpeg.js';
 
 async function transcode(data: VideoJob, durationSec: number, target: string, ctx: HandlerContext): Promise<void> {
   let lastReported = -1;
@@ -33,8 +33,6 @@ async function transcode(data: VideoJob, durationSec: number, target: string, ct
 }
 
 export default defineHandler({
-  queue: 'video',
-  name: 'transcode',
   schema: videoSchema,
   async run(data, ctx) {
     const source = await probe(data.source, ctx.signal);

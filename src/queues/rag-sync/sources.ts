@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
-import { UnrecoverableError } from '../../../lib/errors.js';
+import { UnrecoverableError } from '../../lib/errors.js';
 
 export interface SourceItem {
   /** Stable across syncs: a feed's guid or link, a file's path. */

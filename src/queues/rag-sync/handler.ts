@@ -12,10 +12,10 @@
 // over a list of feeds.
 import { createHash } from 'node:crypto';
 import type { FlowInput } from '../../lib/store/index.js';
-import { defineHandler, type HandlerContext } from '../handler.js';
-import { ragSyncSchema, type RagSyncJob } from '../schemas/rag-sync.js';
-import { advance, newItems, type Cursor } from './rag-sync/cursor.js';
-import { fetchFeed, isUrl, listFolder, type SourceItem } from './rag-sync/sources.js';
+import { defineHandler, type HandlerContext } from '../define.js';
+import { ragSyncSchema, type RagSyncJob } from './schema.js';
+import { advance, newItems, type Cursor } from './cursor.js';
+import { fetchFeed, isUrl, listFolder, type SourceItem } from './sources.js';
 
 function cursorKey(source: string): string {
   return `rag-sync:cursor:${createHash('sha256').update(source).digest('hex').slice(0, 32)}`;
@@ -106,8 +106,6 @@ async function collect(collected: NonNullable<RagSyncJob['collect']>, ctx: Handl
 }
 
 export default defineHandler({
-  queue: 'rag-sync',
-  name: 'sync',
   schema: ragSyncSchema,
   async run(data, ctx) {
     if (data.collect) return collect(data.collect, ctx);

@@ -3,8 +3,8 @@
 // the first bytes.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { UnrecoverableError } from '../../../lib/errors.js';
-import type { DOCUMENT_FORMATS } from '../../schemas/document.js';
+import { UnrecoverableError } from '../../lib/errors.js';
+import type { DOCUMENT_FORMATS } from './schema.js';
 
 export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
 

@@ -1,6 +1,6 @@
 // The supervisor's own knobs, read from the environment beside config.ts's.
 // Production keeps the defaults of DESIGN.md; tests shorten the windows.
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../lib/config.js';
 import { DEFAULT_POLICY, type PolicySettings } from './policy.js';
 
 function readNumber(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number): number {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import ffprobeInstaller from '@ffprobe-installer/ffprobe';
-import { UnrecoverableError } from '../../../lib/errors.js';
+import { UnrecoverableError } from '../../lib/errors.js';
 
 export const FFMPEG = process.env.FFMPEG_PATH || ffmpegInstaller.path;
 export const FFPROBE = process.env.FFPROBE_PATH || ffprobeInstaller.path;

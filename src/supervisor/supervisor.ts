@@ -4,10 +4,10 @@
 // signal handlers only record and wake the loop; only the loop acts.
 import os from 'node:os';
 import path from 'node:path';
-import { envName } from '../catalog.js';
-import type { Config, QueueConfig } from '../config.js';
-import type { Logger } from '../logger.js';
-import type { Store } from '../store/index.js';
+import { envName } from '../queues/index.js';
+import type { Config, QueueConfig } from '../lib/config.js';
+import type { Logger } from '../lib/logger.js';
+import type { Store } from '../lib/store/index.js';
 import { RetiredMetrics, exposition, supervisorMetrics, type SupervisorMetrics } from './metrics-server.js';
 import {
   RESTART_REASONS, backoffDelay, isCrashLooping, isHealthy, largest, livenessFailure, maxOldSpaceMb, queueToHold,
@@ -17,7 +17,7 @@ import { WorkerHandle } from './worker-handle.js';
 
 // Under tsx (tests) the sources run as they are; built, dist/ holds .js.
 const RUNNING_TS = __filename.endsWith('.ts');
-const WORKER_ENTRY = path.resolve(__dirname, '../../workers', RUNNING_TS ? 'main.ts' : 'main.js');
+const WORKER_ENTRY = path.resolve(__dirname, '../workers', RUNNING_TS ? 'main.ts' : 'main.js');
 const LOADER_ARGS = RUNNING_TS ? ['--import', 'tsx'] : [];
 
 export interface SupervisorOptions {

@@ -4,9 +4,9 @@
 // is not taken from the job, so a job cannot aim it elsewhere.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { defineHandler } from '../handler.js';
-import { outputDir } from '../output.js';
-import { maintenanceSchema } from '../schemas/maintenance.js';
+import { defineHandler } from '../define.js';
+import { outputDir } from '../io/output.js';
+import { maintenanceSchema } from './schema.js';
 
 interface Sweep {
   removed: string[];
@@ -40,8 +40,6 @@ async function sweep(dir: string, cutoffMs: number, dryRun: boolean, signal: Abo
 }
 
 export default defineHandler({
-  queue: 'maintenance',
-  name: 'cache-cleanup',
   schema: maintenanceSchema,
   async run(data, ctx) {
     const dir = outputDir();

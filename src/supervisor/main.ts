@@ -2,14 +2,14 @@
 // `workers` app). It owns the store connection (and so the embedded PostgreSQL,
 // started before any worker is forked), the metrics port and the signals.
 import { pino } from 'pino';
-import { loadConfig } from '../config.js';
-import { declaredSchedules, reconcileSchedules } from '../schedules.js';
-import { openStore } from '../store/index.js';
+import { loadConfig } from '../lib/config.js';
+import { declaredSchedules, reconcileSchedules } from '../queues/schedules.js';
+import { openStore } from '../lib/store/index.js';
 import { readHostMemory } from './memory.js';
 import { startMetricsServer } from './metrics-server.js';
 import { loadPolicy } from './settings.js';
 import { Supervisor } from './supervisor.js';
-import { runMain } from '../entry.js';
+import { runMain } from '../lib/entry.js';
 
 async function main(): Promise<number> {
   const config = loadConfig();

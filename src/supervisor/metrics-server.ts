@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { PREFIX } from '../metrics.js';
+import { PREFIX } from '../lib/metric-names.js';
 
 export function supervisorMetrics(registry = new Registry()) {
   return {
@@ -19,9 +19,6 @@ export function supervisorMetrics(registry = new Registry()) {
 }
 
 export type SupervisorMetrics = ReturnType<typeof supervisorMetrics>;
-
-/** Series the supervisor keeps itself (from heartbeats, which a busy worker still sends) are dropped from the workers' copies. */
-const OWNED = new Set([`${PREFIX}worker_memory_bytes`]);
 
 type MetricsJson = Parameters<typeof AggregatorRegistry.aggregate>[0][number];
 
@@ -54,8 +51,7 @@ export class RetiredMetrics {
 }
 
 export async function exposition(own: Registry, workerMetrics: unknown[][]): Promise<{ contentType: string; body: string }> {
-  const fromWorkers = workerMetrics.map((list) => list.filter((m) => !OWNED.has((m as { name?: string }).name ?? '')));
-  const merged = Registry.merge([own, aggregate(fromWorkers)]);
+  const merged = Registry.merge([own, aggregate(workerMetrics)]);
   return { contentType: merged.contentType, body: await merged.metrics() };
 }
 

@@ -2,7 +2,7 @@
 // (OPENAI_BASE_URL, EMBEDDINGS_MODEL, OPENAI_API_KEY). 429 and 5xx become
 // ProviderBusyError, retried by the job's backoff; other 4xx are the request's
 // fault and fail the job for good.
-import { UnrecoverableError } from '../../../lib/errors.js';
+import { UnrecoverableError } from '../../lib/errors.js';
 import { ProviderBusyError, type EmbeddingProvider } from './provider.js';
 
 export interface OpenAiSettings {

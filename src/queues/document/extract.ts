@@ -3,7 +3,7 @@
 import * as cheerio from 'cheerio';
 import mammoth from 'mammoth';
 import { getDocumentProxy } from 'unpdf';
-import { UnrecoverableError } from '../../../lib/errors.js';
+import { UnrecoverableError } from '../../lib/errors.js';
 import type { DocumentFormat } from './load.js';
 
 export interface Extracted {

@@ -1,0 +1,11 @@
+// ai: embed texts or a document's chunks, locally or through the operator's provider.
+import { defineQueue } from '../define.js';
+import { aiSchema } from './schema.js';
+
+export default defineQueue({
+  name: 'ai',
+  defaults: { concurrency: 4, maxMemoryMb: 512, drainTimeoutMs: 60_000, rank: 1 },
+  access: 'user',
+  schema: aiSchema,
+  handler: () => import('./handler.js'),
+});

@@ -1,4 +1,4 @@
-// API keys per DESIGN: API_KEYS may use the jobs routes, ADMIN_API_KEYS every
+// API keys (README.md, Auth): API_KEYS may use the jobs routes, ADMIN_API_KEYS every
 // route. A key comes as `Authorization: Bearer <key>`, `X-API-Key`, or (for the
 // dashboard in a browser) as the password of HTTP Basic auth.
 import { createHash, timingSafeEqual } from 'node:crypto';

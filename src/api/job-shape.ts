@@ -1,4 +1,4 @@
-// The job as the HTTP API shows it (DESIGN.md, "Shapes"): the store's view
+// The job as the HTTP API shows it (README.md, "The HTTP API"): the store's view
 // without its internal fields, and never a stack trace.
 import type { JobView } from '../lib/store/index.js';
 

@@ -1,5 +1,5 @@
 // The supervisor's own knobs, read from the environment beside config.ts's.
-// Production keeps the defaults of DESIGN.md; tests shorten the windows.
+// Production keeps the defaults of README.md's supervisor policy; tests shorten the windows.
 import { ConfigError } from '../lib/config.js';
 import { DEFAULT_POLICY, type PolicySettings } from './policy.js';
 

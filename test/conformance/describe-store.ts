@@ -1,4 +1,4 @@
-// The store contract of DESIGN.md, as one suite that runs unchanged against
+// The store contract (ARCHITECTURE.md, The store), as one suite that runs unchanged against
 // every mode. Each mode's file calls describeStore with its own harness.
 import { expect } from 'chai';
 import { pino } from 'pino';

@@ -15,7 +15,7 @@ const view: JobView = {
 };
 
 describe('api job shape', () => {
-  it('shows the DESIGN fields only, and a job error without its stack', () => {
+  it('shows the documented fields only, and a job error without its stack', () => {
     const job = apiJob(view);
     expect(Object.keys(job)).to.deep.equal(['id', 'queue', 'name', 'state', 'priority', 'progress', 'data', 'attempts', 'maxAttempts',
       'result', 'error', 'projectId', 'createdAt', 'runAt', 'startedAt', 'finishedAt', 'timeline']);

@@ -43,7 +43,7 @@ describe('job view', () => {
     expect(userLogLines(logs)).to.deep.equal(['a user log line']);
   });
 
-  it('shows the job in the shape of DESIGN.md, with attempts counting starts', () => {
+  it('shows the job in the documented shape, with attempts counting starts', () => {
     const view = toView('video', raw({ attemptsStarted: 2, attemptsMade: 1, processedOn: T0 + 1, finishedOn: T0 + 2, returnvalue: { ok: true } }), 'completed', [], 600_000);
     expect(view).to.include({ id: 'j1', queue: 'video', state: 'completed', priority: 3, attempts: 2, maxAttempts: 3, timeoutMs: 600_000, dedupKey: null });
     expect(view.result).to.deep.equal({ ok: true });

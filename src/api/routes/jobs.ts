@@ -1,4 +1,4 @@
-// The jobs routes of DESIGN.md's HTTP API: enqueue, read, list, cancel, retry.
+// The jobs routes of the HTTP API (README.md): enqueue, read, list, cancel, retry.
 import { Router, type Request } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import { createHash } from 'node:crypto';

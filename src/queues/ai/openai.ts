@@ -48,7 +48,8 @@ export function openAiProvider(settings: OpenAiSettings): EmbeddingProvider {
       }
       if (response.status === 429 || response.status >= 500) {
         const wait = retryAfterMs(response.headers.get('retry-after'));
-        throw new ProviderBusyError(`embeddings endpoint answered ${response.status}`, response.status, wait);
+        const hint = wait === undefined ? '' : ` (it asked to retry after ${Math.ceil(wait / 1000)} s)`;
+        throw new ProviderBusyError(`embeddings endpoint answered ${response.status}${hint}`, response.status);
       }
       if (!response.ok) {
         const body = (await response.text().catch(() => '')).slice(0, 300);

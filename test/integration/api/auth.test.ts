@@ -1,4 +1,4 @@
-// Auth per DESIGN.md: user and admin keys, as Bearer, X-API-Key or (dashboard) Basic.
+// Auth (README.md): user and admin keys, as Bearer, X-API-Key or (dashboard) Basic.
 import { expect } from 'chai';
 import request from 'supertest';
 import { createAuth } from '../../../src/api/auth.js';

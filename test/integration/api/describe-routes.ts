@@ -1,4 +1,4 @@
-// Every route of DESIGN.md's HTTP API and its error statuses, against a real
+// Every route of the HTTP API (README.md) and its error statuses, against a real
 // store. One suite, called per backend by redis.test.ts and postgres.test.ts.
 import { expect } from 'chai';
 import request from 'supertest';

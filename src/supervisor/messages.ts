@@ -1,6 +1,10 @@
 // Every message between the supervisor and its worker processes. One union
 // per direction, discriminated by `type`, so both sides switch exhaustively.
 
+/** Why a worker was replaced: the label of jobvisor_worker_restarts_total, and the keys of the counts the api sums. */
+export type RestartReason = 'memory' | 'max_jobs' | 'crash' | 'heartbeat' | 'pressure' | 'timeout';
+export const RESTART_REASONS: readonly RestartReason[] = ['memory', 'max_jobs', 'crash', 'heartbeat', 'pressure', 'timeout'];
+
 export interface HeartbeatMessage {
   type: 'heartbeat';
   rss: number;
@@ -8,6 +12,7 @@ export interface HeartbeatMessage {
   active: number;
   processed: number;
   failed: number;
+  /** How late this beat came (the event loop busy); the supervisor logs the last one with a liveness kill. */
   eventLoopLagMs: number;
   /** Jobs whose handler ignored its aborted signal past the grace period and still runs. */
   zombies: number;
@@ -47,7 +52,7 @@ export interface MetricsRequest {
 export interface SupervisorStateMessage {
   type: 'state';
   supervisor: string;
-  restarts: Record<string, number>;
+  restarts: Record<RestartReason, number>;
   crashLooping: boolean;
 }
 

@@ -1,9 +1,6 @@
 // Every message between the supervisor and its worker processes. One union
 // per direction, discriminated by `type`, so both sides switch exhaustively.
-
-/** Why a worker was replaced: the label of jobvisor_worker_restarts_total, and the keys of the counts the api sums. */
-export type RestartReason = 'memory' | 'max_jobs' | 'crash' | 'heartbeat' | 'pressure' | 'timeout';
-export const RESTART_REASONS: readonly RestartReason[] = ['memory', 'max_jobs', 'crash', 'heartbeat', 'pressure', 'timeout'];
+import type { RestartReason } from '../lib/metric-names.js';
 
 export interface HeartbeatMessage {
   type: 'heartbeat';

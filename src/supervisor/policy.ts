@@ -1,7 +1,7 @@
 // The supervisor's decisions as pure functions of numbers: when to recycle,
 // when a worker is dead, how long to wait before a restart, when a queue is
 // crash-looping, when the host is short of memory. supervisor.ts applies them.
-import type { RestartReason } from './messages.js';
+import type { RestartReason } from '../lib/metric-names.js';
 
 export interface PolicySettings {
   /** A worker silent this long (a blocked event loop) is killed and replaced. */

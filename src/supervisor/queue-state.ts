@@ -2,7 +2,8 @@
 // the backoff and the crash-loop mark, when each slot may start a worker again,
 // the restart counts it publishes, and whether memory pressure holds fetching.
 import type { QueueConfig } from '../lib/config.js';
-import { RESTART_REASONS, type RestartReason, type SupervisorStateMessage } from './messages.js';
+import { RESTART_REASONS, type RestartReason } from '../lib/metric-names.js';
+import type { SupervisorStateMessage } from './messages.js';
 import { NO_CRASHES, isCrashLooping, isHealthy, recordCrash, type CrashHistory, type PolicySettings } from './policy.js';
 
 export class QueueState {

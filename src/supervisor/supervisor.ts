@@ -7,8 +7,8 @@
 import os from 'node:os';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
+import { RESTART_REASONS, type RestartReason } from '../lib/metric-names.js';
 import type { Store } from '../lib/store/index.js';
-import { RESTART_REASONS, type RestartReason } from './messages.js';
 import { RetiredMetrics, exposition, supervisorMetrics, type SupervisorMetrics } from './metrics-server.js';
 import { largest, livenessFailure, overHardCeiling, queueToHold, recycleReason, underPressure, type HostMemory, type PolicySettings } from './policy.js';
 import { QueueState } from './queue-state.js';

@@ -2,7 +2,8 @@
 // the named transitions below: what the process reports (ready, heartbeat,
 // exit) is recorded as it arrives; the loop in supervisor.ts decides the rest
 // (recycle, drain, kill) and calls them. Nothing outside writes its fields.
-import type { HeartbeatMessage, HoldMessage, RestartReason, SupervisorMessage, SupervisorStateMessage, WorkerMessage } from './messages.js';
+import type { RestartReason } from '../lib/metric-names.js';
+import type { HeartbeatMessage, HoldMessage, SupervisorMessage, SupervisorStateMessage, WorkerMessage } from './messages.js';
 import { isWorkerMessage } from './messages.js';
 import { overBudgetStreak } from './policy.js';
 import type { WorkerProcess } from './worker-process.js';

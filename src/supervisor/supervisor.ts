@@ -169,7 +169,7 @@ export class Supervisor {
       const { hardMemoryFactor } = this.queueOf(worker).config;
       if (!overHardCeiling(worker.stats.rss, worker.budgetBytes, hardMemoryFactor)) continue;
       // A worker already being replaced was counted when its recycle began.
-      if (worker.state === 'draining') this.options.logger.warn({ queue: worker.queue, pid: worker.pid, rss: worker.stats.rss, hardMemoryFactor }, 'hard memory ceiling: killing a draining worker');
+      if (worker.state === 'draining' || worker.recycle) this.options.logger.warn({ queue: worker.queue, pid: worker.pid, rss: worker.stats.rss, hardMemoryFactor }, 'hard memory ceiling: killing a worker already being replaced');
       else this.count(worker, 'memory', 'kill', { hardMemoryFactor });
       worker.kill('memory');
     }

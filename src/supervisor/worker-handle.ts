@@ -56,7 +56,12 @@ export class WorkerHandle {
   private readonly pendingMetrics = new Map<number, (metrics: unknown[] | undefined) => void>();
 
   constructor(spec: WorkerSpec) {
-    ({ queue: this.queue, slot: this.slot, budgetBytes: this.budgetBytes, process: this.process, clock: this.clock, onEvent: this.onEvent } = spec);
+    this.queue = spec.queue;
+    this.slot = spec.slot;
+    this.budgetBytes = spec.budgetBytes;
+    this.process = spec.process;
+    this.clock = spec.clock;
+    this.onEvent = spec.onEvent;
     this.startedAt = this.clock();
     this.process.on('message', (message) => {
       if (isWorkerMessage(message)) this.record(message);

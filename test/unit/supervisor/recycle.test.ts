@@ -106,17 +106,24 @@ describe('supervisor loop: recycling', () => {
     expect(ai!.killed).to.equal(true);
   });
 
-  it('kills a draining worker that passes the hard ceiling, without counting a second restart', () => {
-    const t = loop({ QUEUE_AI_MAX_JOBS: '1', QUEUE_AI_MAX_MEMORY_MB: '100' });
-    const old = startReady(t, { processed: 1 });
+  it('kills a worker being replaced that passes the hard ceiling, without counting a second restart', () => {
+    const t = loop({ QUEUE_AI_MAX_JOBS: '1', QUEUE_AI_PROCESSES: '2', QUEUE_AI_MAX_MEMORY_MB: '100' });
+    t.tick();
+    const [draining, waiting] = t.started;
+    for (const worker of [draining!, waiting!]) {
+      worker.ready();
+      worker.beat({ processed: 1 });
+    }
     t.tick(10);
-    t.since(1)[0]!.ready();
+    const [replacement] = t.since(2);
+    replacement!.ready();
     t.tick(10);
-    expect(old.drained).to.equal(true);
-    old.beat({ rss: 250 * MB });
+    expect([draining!.drained, waiting!.drained], 'one handed over, one still waiting for its replacement').to.deep.equal([true, false]);
+    for (const worker of [draining!, waiting!]) worker.beat({ rss: 250 * MB });
     t.tick(10);
-    expect(old.killed).to.equal(true);
-    expect(t.actions()).to.deep.equal(['recycle:max_jobs']);
+    expect([draining!.killed, waiting!.killed]).to.deep.equal([true, true]);
+    expect(t.actions()).to.deep.equal(['recycle:max_jobs', 'recycle:max_jobs']);
+    expect(t.lines('hard memory ceiling: killing a worker already being replaced')).to.have.length(2);
   });
 
   it('under host memory pressure, holds the lowest-priority queue and recycles the largest worker, one per cooldown', () => {

@@ -2,9 +2,8 @@
 // store and the process registry. Every read is its own bounded call, made in
 // parallel, so that the answer takes one round trip's time, not a sum.
 import type { ProcessRecord, Store } from '../lib/store/index.js';
+import { RESTART_REASONS } from '../lib/metric-names.js';
 import type { StoreCall } from './store-call.js';
-
-export const RESTART_REASONS = ['memory', 'max_jobs', 'crash', 'heartbeat', 'pressure', 'timeout'] as const;
 
 /**
  * Every worker of one supervisor carries that supervisor's running count for its

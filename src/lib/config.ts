@@ -12,6 +12,8 @@ export interface QueueConfig {
   processes: number;
   maxMemoryMb: number;
   maxJobs: number;
+  /** RSS past this many times the budget: killed at once, not drained. */
+  hardMemoryFactor: number;
   drainTimeoutMs: number;
   rank: number;
   /** BullMQ's rate limiter for the queue, from QUEUE_<NAME>_RATE_LIMIT="<max>/<durationMs>"; unset = no limit. */
@@ -85,6 +87,7 @@ const base = z.object({
   JOB_LOCK_MS: int(1000).default(30_000),
   JOB_STALLED_INTERVAL_MS: int(500).default(30_000),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  WORKER_HARD_MEMORY_FACTOR: z.coerce.number().min(1).default(2),
   API_KEYS: keyList.default([]),
   ADMIN_API_KEYS: keyList.default([]),
   API_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'a size such as 1mb, 512kb or 65536').default('1mb'),
@@ -108,11 +111,14 @@ function parseBase(env: NodeJS.ProcessEnv) {
   return parsed.data;
 }
 
-function readQueueInt(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number): number {
+/** A per-queue number; `whole` for counts and milliseconds, not for factors. */
+function readQueueNumber(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number, whole = true): number {
   const raw = env[variable];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) fail(variable, `a whole number ≥ ${min}, got "${raw}"`);
+  if (!(whole ? Number.isInteger(value) : Number.isFinite(value)) || value < min) {
+    fail(variable, `${whole ? 'a whole number' : 'a number'} ≥ ${min}, got "${raw}"`);
+  }
   return value;
 }
 
@@ -124,16 +130,17 @@ function readRateLimit(env: NodeJS.ProcessEnv, variable: string): QueueConfig['r
   return { max: Number(match[1]), durationMs: Number(match[2]) };
 }
 
-function queueConfig(env: NodeJS.ProcessEnv, name: QueueName): QueueConfig {
+function queueConfig(env: NodeJS.ProcessEnv, name: QueueName, hardMemoryFactor: number): QueueConfig {
   const defaults = QUEUES[name].defaults;
   const key = `QUEUE_${envName(name)}`;
   return {
     name,
-    concurrency: readQueueInt(env, `${key}_CONCURRENCY`, defaults.concurrency, 1),
-    processes: readQueueInt(env, `${key}_PROCESSES`, 1, 0),
-    maxMemoryMb: readQueueInt(env, `${key}_MAX_MEMORY_MB`, defaults.maxMemoryMb, 32),
-    maxJobs: readQueueInt(env, `${key}_MAX_JOBS`, 0, 0),
-    drainTimeoutMs: readQueueInt(env, `${key}_DRAIN_TIMEOUT_MS`, defaults.drainTimeoutMs, 0),
+    concurrency: readQueueNumber(env, `${key}_CONCURRENCY`, defaults.concurrency, 1),
+    processes: readQueueNumber(env, `${key}_PROCESSES`, 1, 0),
+    maxMemoryMb: readQueueNumber(env, `${key}_MAX_MEMORY_MB`, defaults.maxMemoryMb, 32),
+    maxJobs: readQueueNumber(env, `${key}_MAX_JOBS`, 0, 0),
+    hardMemoryFactor: readQueueNumber(env, `${key}_HARD_MEMORY_FACTOR`, hardMemoryFactor, 1, false),
+    drainTimeoutMs: readQueueNumber(env, `${key}_DRAIN_TIMEOUT_MS`, defaults.drainTimeoutMs, 0),
     rank: defaults.rank,
     ...(env[`${key}_RATE_LIMIT`] ? { rateLimit: readRateLimit(env, `${key}_RATE_LIMIT`) } : {}),
   };
@@ -157,7 +164,7 @@ function parseWorkerQueues(raw: string): QueueName[] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parseBase(env);
   const mode: StoreMode = e.REDIS_URL ? 'redis' : e.DATABASE_URL ? 'postgres' : 'embedded';
-  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, queueConfig(env, n)])) as Record<QueueName, QueueConfig>;
+  const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, queueConfig(env, n, e.WORKER_HARD_MEMORY_FACTOR)])) as Record<QueueName, QueueConfig>;
   return {
     mode,
     redisUrl: e.REDIS_URL,

@@ -13,8 +13,10 @@ import { Inbox, type Running } from './events.js';
 import { formatLine, logFormat, pipeLines, type LogFormat } from './log-lines.js';
 import type { PostgresReady } from './postgres.js';
 import { CONFIG_ERROR_EXIT, runMain } from '../lib/entry.js';
+import { backoffDelay, isHealthy } from '../supervisor/policy.js';
 
-const MAX_BACKOFF_MS = 30_000;
+/** The supervisor's crash backoff (1 s × 2^n), capped lower: one terminal, a person waiting on it. */
+const BACKOFF = { backoffBaseMs: 1000, backoffMaxMs: 30_000 };
 const HEALTHY_UPTIME_MS = 60_000;
 const POSTGRES_STOP_MS = 20_000;
 
@@ -83,10 +85,10 @@ async function supervise(specs: ChildSpec[], running: Map<string, Running>, post
       log(`${spec.name} refused its configuration; stopping everything`, {}, 50);
       return CONFIG_ERROR_EXIT;
     }
-    const healthy = Date.now() - event.running.startedAt > HEALTHY_UPTIME_MS;
+    const healthy = isHealthy(event.running.startedAt, undefined, Date.now(), HEALTHY_UPTIME_MS);
     const n = healthy ? 0 : (failures.get(spec.name) ?? 0);
     failures.set(spec.name, n + 1);
-    const delayMs = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** n);
+    const delayMs = backoffDelay(n, BACKOFF);
     log(`${spec.name} exited (code ${event.code}, signal ${event.signal}); restarting in ${delayMs} ms`, {}, 40);
     setTimeout(() => inbox.signals === 0 && inbox.record({ type: 'restart', spec }), delayMs).unref();
   }

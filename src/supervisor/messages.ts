@@ -1,5 +1,6 @@
 // Every message between the supervisor and its worker processes. One union
 // per direction, discriminated by `type`, so both sides switch exhaustively.
+import type { RestartReason } from '../lib/metric-names.js';
 
 export interface HeartbeatMessage {
   type: 'heartbeat';
@@ -8,6 +9,7 @@ export interface HeartbeatMessage {
   active: number;
   processed: number;
   failed: number;
+  /** How late this beat came (the event loop busy); the supervisor logs the last one with a liveness kill. */
   eventLoopLagMs: number;
   /** Jobs whose handler ignored its aborted signal past the grace period and still runs. */
   zombies: number;
@@ -47,7 +49,7 @@ export interface MetricsRequest {
 export interface SupervisorStateMessage {
   type: 'state';
   supervisor: string;
-  restarts: Record<string, number>;
+  restarts: Record<RestartReason, number>;
   crashLooping: boolean;
 }
 

@@ -1,9 +1,7 @@
 // The supervisor's decisions as pure functions of numbers: when to recycle,
 // when a worker is dead, how long to wait before a restart, when a queue is
 // crash-looping, when the host is short of memory. supervisor.ts applies them.
-
-export type RestartReason = 'memory' | 'max_jobs' | 'crash' | 'heartbeat' | 'pressure' | 'timeout';
-export const RESTART_REASONS: readonly RestartReason[] = ['memory', 'max_jobs', 'crash', 'heartbeat', 'pressure', 'timeout'];
+import type { RestartReason } from '../lib/metric-names.js';
 
 export interface PolicySettings {
   /** A worker silent this long (a blocked event loop) is killed and replaced. */
@@ -42,9 +40,36 @@ export function backoffDelay(crashesSinceHealthy: number, policy: Pick<PolicySet
   return Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.min(crashesSinceHealthy, 30));
 }
 
+/**
+ * What the supervisor remembers of a queue's crashes (liveness kills count too):
+ * how many since it was last healthy, the n of the backoff, and when the recent ones were.
+ */
+export interface CrashHistory {
+  sinceHealthy: number;
+  times: readonly number[];
+  lastAt?: number;
+}
+
+export const NO_CRASHES: CrashHistory = { sinceHealthy: 0, times: [] };
+
+/** A crash now: the history after it, and how long the crashed worker's slot waits before a new worker. */
+export function recordCrash(
+  history: CrashHistory, now: number, policy: Pick<PolicySettings, 'backoffBaseMs' | 'backoffMaxMs' | 'crashLoopWindowMs'>,
+): { history: CrashHistory; delayMs: number } {
+  return {
+    delayMs: backoffDelay(history.sinceHealthy, policy),
+    history: { sinceHealthy: history.sinceHealthy + 1, times: [...recentCrashes(history.times, now, policy.crashLoopWindowMs), now], lastAt: now },
+  };
+}
+
 /** The new count of consecutive heartbeats over budget, after one with this RSS. */
 export function overBudgetStreak(streak: number, rss: number, budgetBytes: number): number {
   return rss > budgetBytes ? streak + 1 : 0;
+}
+
+/** Past the hard ceiling (factor × budget) a worker is killed at once: a graceful recycle would come too late. */
+export function overHardCeiling(rss: number, budgetBytes: number, hardMemoryFactor: number): boolean {
+  return rss > budgetBytes * hardMemoryFactor;
 }
 
 export interface WorkerFacts {

@@ -1,53 +1,43 @@
-// The supervisor's loop: reap exited workers, replace them (after backoff when
-// they crashed), recycle the ones policy.ts says to (replacement first, then
-// drain), kill the silent ones, and release what a dead worker held. Event and
-// signal handlers only record and wake the loop; only the loop acts.
+// The supervisor's loop. Each tick(now) reaps exited workers (a crash restarts
+// after backoff), kills the silent and the far-over-budget ones, recycles the
+// ones policy.ts says to (replacement first, then drain), and on shutdown drains
+// all and kills what is left at the deadline. Process events and signals only
+// record and wake the loop; only tick acts. Starting a process and reading the
+// clock are given to it, so tests drive it with fake workers and a fake clock.
 import os from 'node:os';
-import path from 'node:path';
-import { envName } from '../queues/index.js';
-import type { Config, QueueConfig } from '../lib/config.js';
+import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
+import { RESTART_REASONS, type RestartReason } from '../lib/metric-names.js';
 import type { Store } from '../lib/store/index.js';
 import { RetiredMetrics, exposition, supervisorMetrics, type SupervisorMetrics } from './metrics-server.js';
-import {
-  RESTART_REASONS, backoffDelay, isCrashLooping, isHealthy, largest, livenessFailure, maxOldSpaceMb, queueToHold,
-  recentCrashes, recycleReason, underPressure, type HostMemory, type PolicySettings, type RestartReason,
-} from './policy.js';
-import { WorkerHandle } from './worker-handle.js';
-
-// Under tsx (tests) the sources run as they are; built, dist/ holds .js.
-const RUNNING_TS = __filename.endsWith('.ts');
-const WORKER_ENTRY = path.resolve(__dirname, '../workers', RUNNING_TS ? 'main.ts' : 'main.js');
-const LOADER_ARGS = RUNNING_TS ? ['--import', 'tsx'] : [];
+import { largest, livenessFailure, overHardCeiling, queueToHold, recycleReason, underPressure, type HostMemory, type PolicySettings } from './policy.js';
+import { QueueState } from './queue-state.js';
+import { WorkerHandle, type WorkerState } from './worker-handle.js';
+import { forkWorker, type StartWorker } from './worker-process.js';
 
 export interface SupervisorOptions {
   config: Config;
   policy: PolicySettings;
   logger: Logger;
-  store: Store;
-  /** The environment workers inherit. */
-  env?: NodeJS.ProcessEnv;
+  /** Where a dead worker's registry record is released. */
+  store: Pick<Store, 'mode' | 'removeProcess'>;
+  /** Starts one worker process: forkWorker(process.env) unless given. */
+  startWorker?: StartWorker;
+  clock?: () => number;
   tickMs?: number;
   memoryPollMs?: number;
   readMemory?: () => Promise<HostMemory | undefined>;
 }
 
-interface QueueState {
-  config: QueueConfig;
-  /** When each slot may fork again (after a crash's backoff). */
-  restartAt: number[];
-  crashTimes: number[];
-  crashesSinceHealthy: number;
-  lastCrashAt?: number;
-  crashLooping: boolean;
-  held: boolean;
-  restarts: Record<RestartReason, number>;
-}
+/** The `workers` gauge keeps the registry's words for a worker's state. */
+const GAUGE_STATE: Record<Exclude<WorkerState, 'exited'>, string> = { starting: 'starting', ready: 'running', draining: 'draining', stopping: 'stopping' };
 
 export class Supervisor {
   readonly id = `${os.hostname()}:${process.pid}`;
   readonly metrics: SupervisorMetrics = supervisorMetrics();
   private readonly retired = new RetiredMetrics();
+  private readonly clock: () => number;
+  private readonly startWorker: StartWorker;
   private workers: WorkerHandle[] = [];
   private readonly queues = new Map<string, QueueState>();
   private stop?: { force: boolean; deadline: number };
@@ -56,23 +46,34 @@ export class Supervisor {
   private wake: () => void = () => {};
 
   constructor(private readonly options: SupervisorOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.startWorker = options.startWorker ?? forkWorker(process.env);
     for (const name of options.config.workerQueues) {
-      const config = options.config.queues[name];
-      const restarts = Object.fromEntries(RESTART_REASONS.map((r) => [r, 0])) as Record<RestartReason, number>;
-      this.queues.set(name, {
-        config, restartAt: Array(config.processes).fill(0), crashTimes: [], crashesSinceHealthy: 0,
-        crashLooping: false, held: false, restarts,
-      });
+      this.queues.set(name, new QueueState(options.config.queues[name], options.policy));
       for (const reason of RESTART_REASONS) this.metrics.restarts.inc({ queue: name, reason }, 0);
     }
   }
 
   /** From a signal handler: record the request, the loop acts on it. */
   requestStop(force = false): void {
-    const now = Date.now();
-    if (!this.stop) this.stop = { force, deadline: now + this.options.config.shutdownTimeoutMs };
+    if (!this.stop) this.stop = { force, deadline: this.clock() + this.options.config.shutdownTimeoutMs };
     else this.stop.force ||= force;
     this.wake();
+  }
+
+  /** The host's memory as last read; pressure is judged on the next tick. */
+  observeMemory(memory: HostMemory | undefined): void {
+    this.memory = memory;
+  }
+
+  /** A requested stop has seen every worker out. */
+  get stopped(): boolean {
+    return this.stop !== undefined && this.workers.length === 0;
+  }
+
+  /** The workers not yet reaped, for tests to look at. */
+  get handles(): readonly WorkerHandle[] {
+    return this.workers;
   }
 
   /** Runs until a requested stop has seen every worker out; resolves with the exit code. */
@@ -81,12 +82,12 @@ export class Supervisor {
     log.info({ supervisor: this.id, queues: [...this.queues.keys()], mode: this.options.store.mode }, 'supervisor started');
     const readMemory = this.options.readMemory;
     const memoryTimer = readMemory
-      ? setInterval(() => void readMemory().then((m) => { this.memory = m; }, () => {}), this.options.memoryPollMs ?? 2000)
+      ? setInterval(() => void readMemory().then((m) => this.observeMemory(m), () => {}), this.options.memoryPollMs ?? 2000)
       : undefined;
     try {
       for (;;) {
-        this.tick(Date.now());
-        if (this.stop && this.workers.length === 0) break;
+        this.tick(this.clock());
+        if (this.stopped) break;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.options.tickMs ?? 200);
           this.wake = () => { clearTimeout(timer); resolve(); };
@@ -99,34 +100,30 @@ export class Supervisor {
     return this.stop?.force ? 1 : 0;
   }
 
-  private tick(now: number): void {
+  /** One pass of the policy at time `now`. */
+  tick(now: number): void {
     this.reap(now);
     if (this.stop) {
       this.shutdownStep(now);
     } else {
       this.checkHealth(now);
       this.checkLiveness(now);
+      this.checkHardCeiling();
       this.checkRecycles(now);
       this.applyPressure(now);
       this.finishHandoffs(now);
-      this.enforceDrainDeadlines(now);
       this.fillSlots(now);
     }
+    this.enforceDrainDeadlines(now);
     this.publish();
   }
 
-  /** Remove exited workers; an exit we did not ask for is a crash, restarted after backoff. */
+  /** Remove exited workers and release what they held; an exit nobody asked for is a crash. */
   private reap(now: number): void {
-    const exited = this.workers.filter((w) => !w.alive);
-    if (exited.length === 0) return;
-    this.workers = this.workers.filter((w) => w.alive);
-    for (const worker of exited) {
-      for (const other of this.workers) {
-        if (other.replacement !== worker) continue;
-        // The replacement died before it was ready: the old worker stays, and the recycle is tried again.
-        other.replacement = undefined;
-        if (other.state !== 'draining') other.stopReason = undefined;
-      }
+    for (const worker of this.workers.filter((w) => w.state === 'exited')) {
+      this.workers.splice(this.workers.indexOf(worker), 1);
+      // The replacement died before it was ready: the old worker stays and is not drained.
+      for (const other of this.workers) if (other.recycle?.replacement === worker) other.abandonRecycle();
       // Release what the dead worker held: its registry record now, its jobs through BullMQ's stalled check.
       void this.options.store.removeProcess(`${os.hostname()}:${worker.pid}:${worker.queue}`).catch(() => {});
       if (worker.lastMetrics) void this.retired.add(worker.lastMetrics);
@@ -135,12 +132,8 @@ export class Supervisor {
         this.options.logger.info({ queue: worker.queue, pid: worker.pid, code, signal, reason: worker.stopReason }, 'worker exited');
         continue;
       }
-      const queue = this.queues.get(worker.queue)!;
-      const delayMs = backoffDelay(queue.crashesSinceHealthy, this.options.policy);
-      queue.crashesSinceHealthy++;
-      queue.crashTimes = [...recentCrashes(queue.crashTimes, now, this.options.policy.crashLoopWindowMs), now];
-      queue.lastCrashAt = now;
-      queue.restartAt[worker.slot] = now + delayMs;
+      const queue = this.queueOf(worker);
+      const delayMs = queue.recordCrash(worker.slot, now);
       this.count(worker, 'crash', 'restart', { code, signal, delayMs, crashes: queue.crashesSinceHealthy });
     }
   }
@@ -148,38 +141,44 @@ export class Supervisor {
   /** A worker up long enough since the last crash resets the backoff and clears the crash-loop mark. */
   private checkHealth(now: number): void {
     for (const [name, queue] of this.queues) {
-      const healthy = queue.crashesSinceHealthy > 0 && this.workers.some((w) => w.queue === name && w.ready && w.state === 'running'
-        && isHealthy(w.readyAt ?? now, queue.lastCrashAt, now, this.options.policy.healthyUptimeMs));
-      if (healthy) {
-        queue.crashesSinceHealthy = 0;
-        queue.crashTimes = [];
-      }
-      const looping = isCrashLooping(queue.crashTimes, now, this.options.policy);
-      if (looping !== queue.crashLooping) {
-        queue.crashLooping = looping;
-        const fields = { queue: name, crashes: queue.crashTimes.length };
-        if (looping) this.options.logger.error(fields, 'queue is crash-looping');
-        else this.options.logger.info(fields, 'queue is no longer crash-looping');
-      }
+      const readySince = this.workers.filter((w) => w.queue === name && w.state === 'ready').map((w) => w.readyAt!);
+      const looping = queue.checkHealth(readySince, now);
+      if (looping === undefined) continue;
+      const fields = { queue: name, crashes: queue.recentCrashes };
+      if (looping) this.options.logger.error(fields, 'queue is crash-looping');
+      else this.options.logger.info(fields, 'queue is no longer crash-looping');
     }
   }
 
-  /** Silent past the heartbeat timeout (or never ready): kill it, and fill its slot at once. */
+  /** Silent past the heartbeat timeout, or not ready within the start timeout: killed, and counted like a crash. */
   private checkLiveness(now: number): void {
     for (const worker of this.workers) {
-      if (worker.killed || worker.state === 'draining') continue;
-      if (!livenessFailure(worker, now, this.options.policy)) continue;
-      worker.stopReason = 'heartbeat';
-      worker.state = 'draining';
-      this.count(worker, 'heartbeat', 'kill', { silentMs: now - (worker.lastHeartbeatAt ?? worker.forkedAt) });
-      worker.kill();
+      if (worker.state !== 'starting' && worker.state !== 'ready') continue;
+      const facts = { ready: worker.state === 'ready', forkedAt: worker.startedAt, lastHeartbeatAt: worker.lastHeartbeatAt };
+      if (!livenessFailure(facts, now, this.options.policy)) continue;
+      const delayMs = this.queueOf(worker).recordCrash(worker.slot, now);
+      this.count(worker, 'heartbeat', 'kill', { silentMs: now - (worker.lastHeartbeatAt ?? worker.startedAt), ready: facts.ready, delayMs });
+      worker.kill('heartbeat');
+    }
+  }
+
+  /** Far over budget, a graceful recycle would come too late: killed at once, draining or not. */
+  private checkHardCeiling(): void {
+    for (const worker of this.workers) {
+      if (worker.state === 'stopping' || worker.state === 'exited') continue;
+      const { hardMemoryFactor } = this.queueOf(worker).config;
+      if (!overHardCeiling(worker.stats.rss, worker.budgetBytes, hardMemoryFactor)) continue;
+      // A worker already being replaced was counted when its recycle began.
+      if (worker.state === 'draining' || worker.recycle) this.options.logger.warn({ queue: worker.queue, pid: worker.pid, rss: worker.stats.rss, hardMemoryFactor }, 'hard memory ceiling: killing a worker already being replaced');
+      else this.count(worker, 'memory', 'kill', { hardMemoryFactor });
+      worker.kill('memory');
     }
   }
 
   private checkRecycles(now: number): void {
-    for (const worker of this.running()) {
-      const queue = this.queues.get(worker.queue)!;
-      if (worker.replacement || queue.restartAt[worker.slot]! > now) continue;
+    for (const worker of this.workers) {
+      const queue = this.queueOf(worker);
+      if (worker.state !== 'ready' || worker.recycle || !queue.mayStart(worker.slot, now)) continue;
       const reason = recycleReason({ ...worker.stats, overBudgetStreak: worker.overBudgetStreak }, queue.config.maxJobs, this.options.policy);
       if (reason) this.startRecycle(worker, reason);
     }
@@ -187,33 +186,15 @@ export class Supervisor {
 
   /** Graceful: the replacement starts first; the old worker drains once it is ready (finishHandoffs). */
   private startRecycle(worker: WorkerHandle, reason: RestartReason): void {
-    worker.stopReason = reason;
     this.count(worker, reason, 'recycle', { processed: worker.stats.processed, zombies: worker.stats.zombies });
-    worker.replacement = this.fork(this.queues.get(worker.queue)!, worker.slot);
+    worker.beginRecycle(reason, this.start(this.queueOf(worker), worker.slot));
   }
 
   private finishHandoffs(now: number): void {
     for (const worker of this.workers) {
-      const replacement = worker.replacement;
-      if (!replacement?.ready) continue;
-      worker.replacement = undefined;
-      this.beginDrain(worker, now);
-    }
-  }
-
-  private beginDrain(worker: WorkerHandle, now: number): void {
-    worker.state = 'draining';
-    worker.drainDeadline ??= now + this.queues.get(worker.queue)!.config.drainTimeoutMs;
-    worker.sendDrain();
-  }
-
-  /** Past the queue's drain timeout a worker is killed; its jobs are recovered as stalled. */
-  private enforceDrainDeadlines(now: number): void {
-    for (const worker of this.workers) {
-      if (worker.state !== 'draining' || worker.killed || worker.drainDeadline === undefined || now <= worker.drainDeadline) continue;
-      this.options.logger.warn({ queue: worker.queue, pid: worker.pid, reason: worker.stopReason, rss: worker.stats.rss, active: worker.stats.active },
-        'drain timeout: killing worker; its active jobs will be recovered as stalled');
-      worker.kill();
+      const recycle = worker.recycle;
+      if (worker.state !== 'ready' || recycle?.replacement.state !== 'ready') continue;
+      worker.drain(now + this.queueOf(worker).config.drainTimeoutMs, recycle.reason);
     }
   }
 
@@ -227,93 +208,86 @@ export class Supervisor {
       queue.held = held;
     }
     if (!pressure || now < this.pressureCooldownUntil) return;
-    if (this.workers.some((w) => w.replacement || (w.state === 'draining' && w.alive))) return;
-    const victim = largest(this.running().map((worker) => ({ worker, rss: worker.stats.rss })))?.worker;
+    if (this.workers.some((w) => w.recycle || w.state === 'draining')) return;
+    const victim = largest(this.workers.filter((w) => w.state === 'ready').map((worker) => ({ worker, rss: worker.stats.rss })))?.worker;
     if (!victim) return;
     this.pressureCooldownUntil = now + this.options.policy.pressureCooldownMs;
     this.startRecycle(victim, 'pressure');
   }
 
-  /** Fork into every slot that has no worker (and whose backoff has passed). */
+  /** Start a worker in every slot that has none (once its backoff has passed). */
   private fillSlots(now: number): void {
     for (const queue of this.queues.values()) {
       for (let slot = 0; slot < queue.config.processes; slot++) {
-        const occupied = this.workers.some((w) => w.queue === queue.config.name && w.slot === slot && w.state !== 'draining');
-        if (!occupied && queue.restartAt[slot]! <= now) this.fork(queue, slot);
+        const occupied = this.workers.some((w) => w.queue === queue.config.name && w.slot === slot && (w.state === 'starting' || w.state === 'ready'));
+        if (!occupied && queue.mayStart(slot, now)) this.start(queue, slot);
       }
     }
   }
 
-  private shutdownStep(now: number): void {
-    const stop = this.stop!;
+  /** Past its drain deadline a worker is killed; its jobs are recovered as stalled. */
+  private enforceDrainDeadlines(now: number): void {
     for (const worker of this.workers) {
-      worker.replacement = undefined;
-      worker.stopReason ??= 'shutdown';
-      worker.state = 'draining';
-      if (!worker.killed) worker.sendDrain();
-      if ((stop.force || now > stop.deadline) && !worker.killed) {
-        this.options.logger.warn({ queue: worker.queue, pid: worker.pid, reason: 'shutdown', rss: worker.stats.rss, active: worker.stats.active, forced: stop.force },
-          'shutdown: killing worker; its active jobs will be recovered as stalled');
-        worker.kill();
-      }
+      if (worker.state !== 'draining' || now < worker.drainDeadline!) continue;
+      this.options.logger.warn({ queue: worker.queue, pid: worker.pid, reason: 'timeout', stopReason: worker.stopReason, rss: worker.stats.rss, active: worker.stats.active },
+        'drain timeout: killing worker; its active jobs will be recovered as stalled');
+      worker.kill('timeout');
     }
   }
 
-  /** Send each worker what changed for it: a pending drain, hold, and its queue's restart counts. */
+  /** Every worker drains in parallel; at the shutdown deadline (or when forced) what is left is killed. */
+  private shutdownStep(now: number): void {
+    const { force, deadline } = this.stop!;
+    for (const worker of this.workers) {
+      worker.abandonRecycle();
+      worker.drain(deadline, 'shutdown');
+      if (!force && now < deadline) continue;
+      if (worker.state !== 'draining') continue;
+      this.options.logger.warn({ queue: worker.queue, pid: worker.pid, reason: 'shutdown', rss: worker.stats.rss, active: worker.stats.active, forced: force },
+        'shutdown: killing worker; its active jobs will be recovered as stalled');
+      worker.kill('shutdown');
+    }
+  }
+
+  /** Gauges, and to each ready worker what changed for it: hold, and its queue's restart counts. */
   private publish(): void {
     this.metrics.workers.reset();
     this.metrics.memory.reset();
     for (const name of this.queues.keys()) {
-      for (const state of ['starting', 'running', 'draining']) this.metrics.workers.set({ queue: name, state }, 0);
+      for (const state of Object.values(GAUGE_STATE)) this.metrics.workers.set({ queue: name, state }, 0);
       this.metrics.memory.set({ queue: name }, 0);
     }
     for (const worker of this.workers) {
-      const queue = this.queues.get(worker.queue)!;
-      this.metrics.workers.inc({ queue: worker.queue, state: worker.state });
+      if (worker.state === 'exited') continue;
+      const queue = this.queueOf(worker);
+      this.metrics.workers.inc({ queue: worker.queue, state: GAUGE_STATE[worker.state] });
       this.metrics.memory.inc({ queue: worker.queue }, worker.stats.rss);
-      if (!worker.ready || !worker.alive) continue;
-      if (worker.state === 'draining') {
-        if (!worker.drainSent) worker.sendDrain();
-        continue;
-      }
-      if (worker.sent.held !== queue.held) {
-        worker.send({ type: 'hold', held: queue.held });
-        worker.sent.held = queue.held;
-      }
-      const state = { type: 'state' as const, supervisor: this.id, restarts: { ...queue.restarts }, crashLooping: queue.crashLooping };
-      const key = JSON.stringify(state);
-      if (worker.sent.state !== key) {
-        worker.send(state);
-        worker.sent.state = key;
-      }
+      if (worker.state !== 'ready') continue;
+      worker.sendIfChanged({ type: 'hold', held: queue.held });
+      worker.sendIfChanged(queue.stateMessage(this.id));
     }
   }
 
-  private fork(queue: QueueState, slot: number): WorkerHandle {
+  private start(queue: QueueState, slot: number): WorkerHandle {
     const { name, maxMemoryMb } = queue.config;
-    const env = { ...(this.options.env ?? process.env) };
-    // Per-queue handler overrides, for tests and for user queues: JOBVISOR_HANDLER_MODULE_<NAME>.
-    const override = env[`JOBVISOR_HANDLER_MODULE_${envName(name)}`];
-    if (override) env.JOBVISOR_HANDLER_MODULE = override;
     const worker = new WorkerHandle({
-      queue: name, slot, entry: WORKER_ENTRY, env, budgetBytes: maxMemoryMb * 1024 * 1024,
-      execArgv: [`--max-old-space-size=${maxOldSpaceMb(maxMemoryMb)}`, ...LOADER_ARGS],
-    }, () => this.wake());
+      queue: name, slot, budgetBytes: maxMemoryMb * 1024 * 1024, process: this.startWorker(queue.config), clock: this.clock, onEvent: () => this.wake(),
+    });
     this.workers.push(worker);
     this.options.logger.info({ queue: name, pid: worker.pid, slot }, 'worker forked');
     return worker;
   }
 
-  private running(): WorkerHandle[] {
-    return this.workers.filter((w) => w.ready && w.state === 'running' && !w.stopReason);
+  private queueOf(worker: WorkerHandle): QueueState {
+    return this.queues.get(worker.queue)!;
   }
 
-  /** One log line and one counter step per recycle, restart or kill. */
+  /** One log line and one counter step per recycle, restart or kill, with the last heartbeat's event-loop lag. */
   private count(worker: WorkerHandle, reason: RestartReason, action: 'recycle' | 'restart' | 'kill', extra: object): void {
-    const queue = this.queues.get(worker.queue)!;
-    queue.restarts[reason]++;
+    this.queueOf(worker).count(reason);
     this.metrics.restarts.inc({ queue: worker.queue, reason });
-    this.options.logger.warn({ queue: worker.queue, pid: worker.pid, reason, rss: worker.stats.rss, action, ...extra }, `worker ${action}: ${reason}`);
+    const { rss, eventLoopLagMs } = worker.stats;
+    this.options.logger.warn({ queue: worker.queue, pid: worker.pid, reason, rss, eventLoopLagMs, action, ...extra }, `worker ${action}: ${reason}`);
   }
 
   /** Prometheus text: the supervisor's series and every worker's, aggregated. */

@@ -25,6 +25,12 @@ describe('config', () => {
     expect(config.workerQueues).to.deep.equal(['video', 'ai']);
   });
 
+  it('reads the hard memory factor per queue, over the global one, over 2', () => {
+    expect(loadConfig({}).queues.ai.hardMemoryFactor).to.equal(2);
+    const config = loadConfig({ WORKER_HARD_MEMORY_FACTOR: '1.5', QUEUE_VIDEO_HARD_MEMORY_FACTOR: '3' });
+    expect([config.queues.ai.hardMemoryFactor, config.queues.video.hardMemoryFactor]).to.deep.equal([1.5, 3]);
+  });
+
   it('splits key lists and ignores blanks', () => {
     const config = loadConfig({ API_KEYS: 'a, b,,c', ADMIN_API_KEYS: '' });
     expect(config.apiKeys).to.deep.equal(['a', 'b', 'c']);
@@ -35,6 +41,8 @@ describe('config', () => {
     ['PORT', 'eighty'],
     ['QUEUE_VIDEO_CONCURRENCY', '0'],
     ['QUEUE_DOCUMENT_MAX_MEMORY_MB', '1.5'],
+    ['QUEUE_AI_HARD_MEMORY_FACTOR', '0.5'],
+    ['WORKER_HARD_MEMORY_FACTOR', 'twice'],
     ['WORKER_QUEUES', 'video,nope'],
     ['DATABASE_URL', 'mysql://x'],
     ['LOG_LEVEL', 'loud'],

@@ -52,9 +52,10 @@ describe('supervisor: other recycle reasons', function () {
     await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'the first worker');
     await store.enqueue({ queue: 'rag-sync', data: { ledger, ms: 50 } });
     await waitFor(() => readLedger(ledger).length === 2, { message: 'the first job done' });
-    const { job: long } = await store.enqueue({ queue: 'rag-sync', data: { ledger, ms: 5000 } });
+    // Long enough to outlast the replacement's start however loaded the machine; its retry is quick.
+    const { job: long } = await store.enqueue({ queue: 'rag-sync', data: { ledger, ms: 120_000, retryMs: 50 } });
     const killed = await supervisor.waitForLog((l) => l.msg?.startsWith('drain timeout') === true, 30_000, 'the drain-timeout kill');
-    expect(killed).to.include({ queue: 'rag-sync', reason: 'max_jobs', active: 1 });
+    expect(killed).to.include({ queue: 'rag-sync', reason: 'timeout', stopReason: 'max_jobs', active: 1 });
     await waitFor(async () => (await store.get('rag-sync', long.id))?.state === 'completed', { timeoutMs: 40_000, message: 'the long job completed' });
     expect((await store.get('rag-sync', long.id))?.attempts).to.equal(2);
     const lines = tally(readLedger(ledger));

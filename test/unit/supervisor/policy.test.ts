@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import {
-  DEFAULT_POLICY as P, backoffDelay, isCrashLooping, isHealthy, largest, livenessFailure, maxOldSpaceMb,
-  overBudgetStreak, queueToHold, recycleReason, underPressure,
+  DEFAULT_POLICY as P, NO_CRASHES, backoffDelay, isCrashLooping, isHealthy, largest, livenessFailure, maxOldSpaceMb,
+  overBudgetStreak, overHardCeiling, queueToHold, recordCrash, recycleReason, underPressure,
 } from '../../../src/supervisor/policy.js';
 import { parseCgroup, parseMeminfo } from '../../../src/supervisor/memory.js';
 
@@ -40,6 +40,26 @@ describe('supervisor policy', () => {
     expect(livenessFailure({ ready: false, forkedAt: 0 }, 60_001, policy)).to.equal(true);
     expect(livenessFailure({ ready: false, forkedAt: 0, lastHeartbeatAt: 59_000 }, 60_001, policy), 'beating but never fetching').to.equal(true);
     expect(livenessFailure({ ready: true, forkedAt: 0 }, 60_001, policy), 'ready but never beating').to.equal(true);
+  });
+
+  it('records a crash: the delay before the restart, then one more crash counted inside the window', () => {
+    const min = 60_000;
+    let history = NO_CRASHES;
+    const delays: number[] = [];
+    for (const at of [0, min, 2 * min, 6 * min]) {
+      const next = recordCrash(history, at, P);
+      delays.push(next.delayMs);
+      history = next.history;
+    }
+    expect(delays).to.deep.equal([1000, 2000, 4000, 8000]);
+    expect(history).to.deep.equal({ sinceHealthy: 4, times: [2 * min, 6 * min], lastAt: 6 * min }); // the first two left the window
+  });
+
+  it('kills past the hard ceiling, factor × budget', () => {
+    expect(overHardCeiling(1024 * MB, 512 * MB, 2)).to.equal(false);
+    expect(overHardCeiling(1024 * MB + 1, 512 * MB, 2)).to.equal(true);
+    expect(overHardCeiling(700 * MB, 512 * MB, 1.5)).to.equal(false);
+    expect(overHardCeiling(800 * MB, 512 * MB, 1.5)).to.equal(true);
   });
 
   it('marks a queue crash-looping at 5 crashes within 5 minutes', () => {

@@ -6,6 +6,7 @@
 // which declaration a record came from, and the last job a schedule started.
 import type { JobSchedulerJson, JobsOptions, Queue } from 'bullmq';
 import { NotFoundError } from '../errors.js';
+import { iso } from './job-view.js';
 import type { ScheduleRun, ScheduleRuns } from './side/index.js';
 import type { EnqueueInput, EnqueueResult, JobView, ScheduleRecord, ScheduleStore, ScheduleView } from './types.js';
 
@@ -25,8 +26,6 @@ function matches(current: JobSchedulerJson, record: ScheduleRecord): boolean {
     && JSON.stringify(current.template?.data ?? {}) === JSON.stringify(record.payload ?? {})
     && current.template?.opts?.priority === record.priority;
 }
-
-const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null);
 
 export class BullSchedules implements ScheduleStore {
   constructor(private readonly deps: ScheduleDeps) {}

@@ -1,5 +1,5 @@
-// What BullMQ does not keep for us, one module per concern, each holding its interface
-// with its Redis and PostgreSQL versions; this file opens them together over one connection.
+// What BullMQ does not keep for us, one file per concern (not per backend): a concern's Redis and
+// PostgreSQL versions change together and must agree, so they sit beside their interface. Opened here.
 import { CANCELLATION_TABLES, pgCancellations, redisCancellations, type Cancellations } from './cancellations.js';
 import { JOB_INDEX_TABLES, pgJobIndex, redisJobIndex, type JobIndex } from './job-index.js';
 import { KEY_VALUE_TABLES, pgKeyValue, redisKeyValue, type KeyValue } from './key-value.js';

@@ -1,11 +1,9 @@
 // Which backend, and how to reach it: the mode decides the BullMQ connection,
-// the backend factory (PostgreSQL only) and where the extras live.
+// the backend factory (PostgreSQL only) and where the side data lives.
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { FlowProducer, Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
-import type { Extras } from './extras.js';
-import { RedisExtras } from './extras-redis.js';
-import { PgExtras } from './extras-pg.js';
+import { openPgSideData, openRedisSideData, type SideData } from './side/index.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
 
 export interface EngineOptions {
@@ -27,8 +25,35 @@ export interface Engine {
   mode: EngineOptions['mode'];
   /** Arguments for `new Queue(name, {...}, factory)` and friends. */
   queueArgs(role: 'queue' | 'worker'): QueueArgs;
-  extras: Extras;
+  side: SideData;
+  /**
+   * The side-data calls consumer.ts makes, under the names it makes them by. Transitional: the
+   * worker pipeline is being rewritten elsewhere; once it reads `side`, this goes.
+   */
+  extras: ConsumerSideData;
   close(): Promise<void>;
+}
+
+export interface ConsumerSideData {
+  cancelRequested: SideData['cancellations']['requested'];
+  clearCancel: SideData['cancellations']['clearRequest'];
+  archiveCancelled: SideData['cancellations']['archive'];
+  addThroughput: SideData['throughput']['add'];
+  recordScheduleRun: SideData['scheduleRuns']['recordRun'];
+}
+
+function withConsumerView(engine: Omit<Engine, 'extras'>): Engine {
+  const { cancellations, throughput, scheduleRuns } = engine.side;
+  return {
+    ...engine,
+    extras: {
+      cancelRequested: (queue, ids) => cancellations.requested(queue, ids),
+      clearCancel: (queue, id) => cancellations.clearRequest(queue, id),
+      archiveCancelled: (view, retention) => cancellations.archive(view, retention),
+      addThroughput: (queue, completed, failed) => throughput.add(queue, completed, failed),
+      recordScheduleRun: (name, run) => scheduleRuns.recordRun(name, run),
+    },
+  };
 }
 
 // BullMQ types each class by its backend; jobvisor picks the backend at run
@@ -56,35 +81,32 @@ function redisEngine(url: string, prefix: string): Engine {
   // Queues share one connection; each Worker makes its own blocking one from the options.
   const shared = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
   shared.on('error', () => {});
-  const extrasClient = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
-  extrasClient.on('error', () => {});
   const workerConnection = { url, maxRetriesPerRequest: null } as unknown as ConnectionOptions;
-  return {
+  return withConsumerView({
     mode: 'redis',
     queueArgs: (role) => ({ opts: { connection: role === 'queue' ? shared : workerConnection, prefix } }),
-    extras: new RedisExtras(extrasClient, prefix),
+    side: openRedisSideData(url, prefix),
     close: async () => {
       await shared.quit().catch(() => shared.disconnect());
     },
-  };
+  });
 }
 
 function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, server?: EmbeddedServer): Engine {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`store: "${schema}" is not a plain schema name`);
   const connection = { connectionString, schema, migrate: true, max: 3 } as unknown as ConnectionOptions;
-  const extras = PgExtras.create(connectionString, schema);
-  return {
+  return withConsumerView({
     mode,
     queueArgs: () => ({ opts: { connection }, factory: createPostgresBackend }),
-    extras,
+    side: openPgSideData(connectionString, schema),
     close: async () => {
       await server?.stop();
     },
-  };
+  });
 }
 
 /**
- * BullMQ's migration and the extras' both run `CREATE SCHEMA IF NOT EXISTS`, which is not safe
+ * BullMQ's migration and the side data's both run `CREATE SCHEMA IF NOT EXISTS`, which is not safe
  * against itself across sessions: when several processes start on a fresh schema, one loses with
  * a unique violation, and a BullMQ queue whose migration failed stays failed in that process.
  * Creating the schema first, here, where losing that race is harmless, leaves them nothing to race

@@ -5,7 +5,7 @@
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import { coerceError, isUnrecoverable } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
-import type { Retention } from './extras.js';
+import type { Retention } from './side/index.js';
 import { cancelledView, stateOf, timelineLine, toView } from './job-view.js';
 import type { ActiveJob, ConsumeOptions, Consumer, ConsumerEvents, JobProcessor, Progress } from './types.js';
 

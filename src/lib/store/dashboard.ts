@@ -33,7 +33,7 @@ export async function openDashboard(config: StoreConfig, queueNames: readonly st
   let closed: Promise<void> | undefined;
   const close = () => (closed ??= (async () => {
     await Promise.allSettled(queues.map((queue) => queue.close()));
-    await Promise.allSettled([engine.extras.close()]);
+    await Promise.allSettled([engine.side.close()]);
     await Promise.allSettled([engine.close()]);
   })());
   return { router: serverAdapter.getRouter() as Router, close };

@@ -62,7 +62,8 @@ export function userLogLines(lines: string[]): string[] {
   return lines.filter((l) => !l.startsWith(TIMELINE_MARK));
 }
 
-const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
+/** Epoch milliseconds as ISO 8601; null for a time that is not set (BullMQ leaves 0 or nothing). */
+export const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null);
 
 function backoffOf(raw: RawJob['opts']['backoff']): BackoffSpec {
   if (typeof raw === 'number') return { type: 'fixed', delayMs: raw };

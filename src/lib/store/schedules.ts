@@ -1,16 +1,17 @@
 // Cron schedules over BullMQ's job schedulers. BullMQ keeps the clock: one
 // scheduler per enabled schedule (id = the schedule's name) whose pending job
 // has an id made of the name and the tick, so however many processes upsert
-// it, a tick yields one job. Beside it, in the extras, jobvisor keeps what
-// BullMQ does not: the definition of a disabled schedule, which declaration a
-// record came from, and the last job a schedule started.
+// it, a tick yields one job. Beside it, in the side data (side/schedule-runs.ts),
+// jobvisor keeps what BullMQ does not: the definition of a disabled schedule,
+// which declaration a record came from, and the last job a schedule started.
 import type { JobSchedulerJson, JobsOptions, Queue } from 'bullmq';
 import { NotFoundError } from '../errors.js';
-import type { Extras } from './extras.js';
+import { iso } from './job-view.js';
+import type { ScheduleRun, ScheduleRuns } from './side/index.js';
 import type { EnqueueInput, EnqueueResult, JobView, ScheduleRecord, ScheduleStore, ScheduleView } from './types.js';
 
 export interface ScheduleDeps {
-  extras: Extras;
+  records: ScheduleRuns;
   queue(name: string): Queue;
   /** The options every job of this priority gets (attempts, backoff, retention, timeout). */
   templateOptions(priority: number): JobsOptions;
@@ -26,13 +27,11 @@ function matches(current: JobSchedulerJson, record: ScheduleRecord): boolean {
     && current.template?.opts?.priority === record.priority;
 }
 
-const iso = (ms: number | undefined | null) => (ms ? new Date(ms).toISOString() : null);
-
 export class BullSchedules implements ScheduleStore {
   constructor(private readonly deps: ScheduleDeps) {}
 
   records(): Promise<ScheduleRecord[]> {
-    return this.deps.extras.listSchedules();
+    return this.deps.records.list();
   }
 
   private async record(name: string): Promise<ScheduleRecord | undefined> {
@@ -43,7 +42,7 @@ export class BullSchedules implements ScheduleStore {
     const previous = await this.record(record.name);
     if (previous && previous.queue !== record.queue) await this.deps.queue(previous.queue).removeJobScheduler(record.name);
     // Unchanged (a reconcile at start): no write, so it cannot undo an api change made meanwhile elsewhere.
-    if (JSON.stringify(previous) !== JSON.stringify(record)) await this.deps.extras.saveSchedule(record);
+    if (JSON.stringify(previous) !== JSON.stringify(record)) await this.deps.records.save(record);
     await this.apply(record);
   }
 
@@ -74,11 +73,11 @@ export class BullSchedules implements ScheduleStore {
   async remove(name: string): Promise<void> {
     const record = await this.record(name);
     if (record) await this.deps.queue(record.queue).removeJobScheduler(name);
-    await this.deps.extras.deleteSchedule(name);
+    await this.deps.records.remove(name);
   }
 
   async list(): Promise<ScheduleView[]> {
-    const [records, runs] = await Promise.all([this.records(), this.deps.extras.scheduleRuns()]);
+    const [records, runs] = await Promise.all([this.records(), this.deps.records.runs()]);
     const views = await Promise.all(records.map((r) => this.view(r, runs.get(r.name))));
     return views.sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -86,10 +85,10 @@ export class BullSchedules implements ScheduleStore {
   async get(name: string): Promise<ScheduleView | undefined> {
     const record = await this.record(name);
     if (!record) return undefined;
-    return this.view(record, (await this.deps.extras.scheduleRuns()).get(name));
+    return this.view(record, (await this.deps.records.runs()).get(name));
   }
 
-  private async view(record: ScheduleRecord, run: { queue: string; jobId: string; at: number } | undefined): Promise<ScheduleView> {
+  private async view(record: ScheduleRecord, run: ScheduleRun | undefined): Promise<ScheduleView> {
     const { declaredHash: _hash, updatedAt: _updated, ...spec } = record;
     const scheduler = record.enabled ? await this.deps.queue(record.queue).getJobScheduler(record.name) : undefined;
     const lastJob = run ? { id: run.jobId, state: (await this.deps.get(run.queue, run.jobId))?.state ?? null } : null;
@@ -100,7 +99,7 @@ export class BullSchedules implements ScheduleStore {
     const record = await this.record(name);
     if (!record) throw new NotFoundError(`no schedule ${name}`);
     const { job } = await this.deps.enqueue({ queue: record.queue, name: record.name, data: record.payload ?? {}, priority: record.priority });
-    await this.deps.extras.recordScheduleRun(name, { queue: record.queue, jobId: job.id, at: Date.now() });
+    await this.deps.records.recordRun(name, { queue: record.queue, jobId: job.id, at: Date.now() });
     return job;
   }
 }

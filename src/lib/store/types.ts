@@ -1,11 +1,6 @@
 // The store contract: everything the api, the supervisor and the worker runtime
 // may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
 // proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
-//
-// Deliberately not in the contract: arbitrary job updates and moving jobs
-// between queues. Flows are here only as a tree of enqueues whose parent runs
-// after its children (enqueueFlow), rate limits only as a per-consumer option,
-// and job schedulers only as named cron schedules (schedules).
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
 export const JOB_STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
@@ -169,6 +164,22 @@ export interface Consumer {
   hold(held: boolean): void;
 }
 
+/**
+ * The job engine as the api, the supervisor and the worker runtime see it, the same in
+ * every mode.
+ *
+ * Deliberately not in the contract:
+ * - exactly once: a job runs at least once, and a handler must bear a second run;
+ * - arbitrary job updates, deleting a job by hand (cancel and retention remove jobs),
+ *   and moving jobs between queues;
+ * - BullMQ itself: its Queue and Job objects and its finer states (prioritized,
+ *   waiting-children, paused) fold into the six JobStates; bull-board reaches BullMQ
+ *   through dashboard.ts, beside this interface;
+ * - how the side data is laid out (Redis keys, PostgreSQL tables), which may change;
+ * - flows beyond a tree of enqueues whose parent runs after its children (enqueueFlow),
+ *   rate limits beyond a per-consumer option, and job schedulers beyond named cron
+ *   schedules (schedules).
+ */
 export interface Store {
   readonly mode: 'redis' | 'postgres' | 'embedded';
   enqueue(input: EnqueueInput): Promise<EnqueueResult>;

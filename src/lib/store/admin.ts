@@ -1,0 +1,36 @@
+// Queue-wide questions: counts per state (BullMQ's lists plus the record of cancelled
+// jobs), and whether the backend answers in time.
+import { StoreUnavailableError } from '../errors.js';
+import type { StoreContext } from './store-context.js';
+import type { StateCounts } from './types.js';
+
+export async function countJobs(ctx: StoreContext, queue: string): Promise<StateCounts> {
+  const [c, cancelled] = await Promise.all([
+    ctx.queue(queue).getJobCounts('waiting', 'prioritized', 'waiting-children', 'delayed', 'active', 'completed', 'failed'),
+    ctx.side.cancellations.countArchived(queue),
+  ]);
+  const n = (key: string) => c[key] ?? 0;
+  return {
+    waiting: n('waiting') + n('prioritized') + n('waiting-children'),
+    delayed: n('delayed'),
+    active: n('active'),
+    completed: n('completed'),
+    failed: n('failed'),
+    cancelled,
+  };
+}
+
+/** The side data's connection stands for the backend: it is the one every mode has. */
+export async function pingBackend(ctx: StoreContext, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnavailableError(`store did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([ctx.side.ping(), timeout]);
+  } catch (error) {
+    throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(`store unreachable: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,66 @@
+// Adding jobs: one, many, or a flow. Each new job enters its queue's creation index beside
+// the add (not after it), and its project's index; a dedup hit returns the existing job.
+import type { Job } from 'bullmq';
+import { addFlow } from './flows.js';
+import { jobOptions } from './job-options.js';
+import { newJobId } from './job-id.js';
+import { viewOf } from './read.js';
+import type { StoreContext } from './store-context.js';
+import type { EnqueueInput, EnqueueResult, FlowInput, FlowResult } from './types.js';
+
+export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<EnqueueResult> {
+  const jobId = newJobId();
+  const [job] = await Promise.all([
+    ctx.queue(input.queue).add(input.name ?? 'default', input.data, jobOptions(ctx.defaults, input, jobId)),
+    ctx.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now() }]),
+  ]);
+  return afterAdd(ctx, input, job, jobId);
+}
+
+export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
+  const results = new Map<EnqueueInput, EnqueueResult>();
+  for (const [queue, group] of groupBy(inputs, (input) => input.queue)) {
+    const ids = group.map(() => newJobId());
+    const now = Date.now();
+    const [jobs] = await Promise.all([
+      ctx.queue(queue).addBulk(group.map((input, i) => ({
+        name: input.name ?? 'default', data: input.data, opts: jobOptions(ctx.defaults, input, ids[i]!),
+      }))),
+      ctx.indexCreated(queue, ids.map((id) => ({ id, createdAt: now }))),
+    ]);
+    for (const [i, job] of jobs.entries()) results.set(group[i]!, await afterAdd(ctx, group[i]!, job, ids[i]!));
+  }
+  return inputs.map((input) => results.get(input)!);
+}
+
+export async function enqueueFlow(ctx: StoreContext, flow: FlowInput): Promise<FlowResult> {
+  const result = await addFlow(ctx.flowProducer(), flow, (input, jobId) => jobOptions(ctx.defaults, input, jobId));
+  // Every node into its queue's creation index, so the jobs of a flow show in lists like any other.
+  const now = Date.now();
+  const nodes: FlowResult[] = [];
+  const walk = (node: FlowResult) => {
+    nodes.push(node);
+    node.children.forEach(walk);
+  };
+  walk(result);
+  const byQueue = groupBy(nodes, (node) => node.queue);
+  await Promise.all([...byQueue].map(([queue, group]) => ctx.indexCreated(queue, group.map(({ id }) => ({ id, createdAt: now })))));
+  return result;
+}
+
+async function afterAdd(ctx: StoreContext, input: EnqueueInput, job: Job, jobId: string): Promise<EnqueueResult> {
+  if (job.id !== jobId) {
+    const existing = await ctx.get(input.queue, String(job.id));
+    if (existing) return { job: existing, created: false };
+  }
+  if (input.projectId) await ctx.side.jobIndex.addToProject(input.queue, input.projectId, { id: jobId, createdAt: job.timestamp });
+  const state = (job.opts.delay ?? 0) > 0 ? 'delayed' : 'waiting';
+  return { job: viewOf(ctx, input.queue, job, state), created: true };
+}
+
+/** In first-seen order of the keys, each group in input order. */
+function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(keyOf(item), [...(groups.get(keyOf(item)) ?? []), item]);
+  return groups;
+}

@@ -1,0 +1,26 @@
+// Shared Redis plumbing for the side data: one client per store, beside BullMQ's own
+// connections, and plain keys under the deployment's prefix (`<prefix>:jv:…`).
+import { Redis } from 'ioredis';
+
+export interface RedisSide {
+  readonly client: Redis;
+  key(...parts: string[]): string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openRedisSide(url: string, prefix: string): RedisSide {
+  // Unlike BullMQ's connections, a side-data call gives up after two retries: the caller reports it.
+  const client = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  client.on('error', () => {});
+  return {
+    client,
+    key: (...parts) => [prefix, 'jv', ...parts].join(':'),
+    ping: async () => {
+      await client.ping();
+    },
+    close: async () => {
+      await client.quit().catch(() => client.disconnect());
+    },
+  };
+}

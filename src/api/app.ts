@@ -14,14 +14,17 @@ import type { ApiContext } from './context.js';
 import { errorHandler, notFoundRoute } from './errors.js';
 import { apiMetrics, type ApiMetrics } from './metrics.js';
 import { adminRouter } from './routes/admin.js';
+import { fleetRouter } from './routes/fleet.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { schedulesRouter } from './routes/schedules.js';
+import { limitsOf } from './stats.js';
+import { SupervisorMemory } from './supervisor-memory.js';
 import { storeCaller } from './store-call.js';
 
 export interface AppOptions {
   store: Store;
-  config: Pick<Config, 'api' | 'workerQueues' | 'apiKeys' | 'adminApiKeys' | 'production'>;
+  config: Pick<Config, 'api' | 'workerQueues' | 'queues' | 'apiKeys' | 'adminApiKeys' | 'production'>;
   logger: Logger;
   /** bull-board's router (src/lib/store/dashboard.ts), mounted at /admin/queues behind the admin key. */
   dashboard?: Router;
@@ -77,8 +80,12 @@ export function createApp(options: AppOptions): App {
   const queues = QUEUE_NAMES;
   const auth = createAuth(config);
   const call = storeCaller(config.api.storeTimeoutMs);
-  const metrics = apiMetrics({ store, queues, call, logger, ...(options.metricsCountsTtlMs ? { countsTtlMs: options.metricsCountsTtlMs } : {}) });
-  const ctx: ApiContext = { store, call, queues, auth, metrics, config, logger };
+  const supervisors = new SupervisorMemory();
+  const metrics = apiMetrics({
+    store, queues, call, logger, supervisors, expectedQueues: config.workerQueues, limits: limitsOf(config.queues),
+    ...(options.metricsCountsTtlMs ? { countsTtlMs: options.metricsCountsTtlMs } : {}),
+  });
+  const ctx: ApiContext = { store, call, queues, auth, metrics, supervisors, config, logger };
 
   const app = express();
   app.disable('x-powered-by');
@@ -91,6 +98,7 @@ export function createApp(options: AppOptions): App {
   app.use('/api/schedules', auth.require('admin'), schedulesRouter(store));
   app.use('/api', healthRouter(ctx), adminRouter(ctx), jobsRouter(ctx));
   if (options.dashboard) app.use('/admin/queues', auth.require('admin', { basicChallenge: true }), options.dashboard);
+  app.use('/admin/fleet', fleetRouter(ctx));
   app.use(notFoundRoute);
   app.use(errorHandler(logger));
   return { app, metrics, authEnabled: auth.enabled };

@@ -7,6 +7,7 @@ import type { QueueName } from '../queues/index.js';
 import type { Auth } from './auth.js';
 import type { ApiMetrics } from './metrics.js';
 import type { StoreCall } from './store-call.js';
+import type { SupervisorMemory } from './supervisor-memory.js';
 
 export interface ApiContext {
   store: Store;
@@ -15,6 +16,8 @@ export interface ApiContext {
   queues: readonly QueueName[];
   auth: Auth;
   metrics: ApiMetrics;
-  config: Pick<Config, 'api' | 'workerQueues'>;
+  /** What supervisors last said of their queues, kept across gaps in the registry (supervisor-memory.ts). */
+  supervisors: SupervisorMemory;
+  config: Pick<Config, 'api' | 'workerQueues' | 'queues'>;
   logger: Logger;
 }

@@ -1,13 +1,22 @@
-// The api's Prometheus series: HTTP traffic, jobs enqueued, and jobs per queue
-// and state read from the store, cached so that a storm of scrapes costs the
-// backend one read per queue every few seconds.
+// The api's Prometheus series: HTTP traffic, jobs enqueued, and what the store
+// says of every queue (jobs per state, the oldest active and waiting job, live
+// workers, the crash-loop mark, worker memory), from a snapshot cached so that
+// a storm of scrapes costs the backend one read per queue every few seconds.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PREFIX } from '../lib/metric-names.js';
 import type { Logger } from '../lib/logger.js';
-import { JOB_STATES, type StateCounts, type Store } from '../lib/store/index.js';
+import { JOB_STATES, type Store } from '../lib/store/index.js';
+import { snapshotReader, type QueueSnapshot } from './queue-snapshot.js';
+import { workersOf, type MemoryLimits } from './stats.js';
+import { SupervisorMemory } from './supervisor-memory.js';
 import type { StoreCall } from './store-call.js';
 
-const COUNTS_TIMEOUT_MS = 2000;
+/**
+ * prom-client's defaults include gauges named `…_total` (a sum over the `type`
+ * label of their namesakes), which `promtool check metrics` rejects: a `_total`
+ * suffix means a counter. The per-type gauges stay.
+ */
+const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 export interface ApiMetricsOptions {
   store: Store;
@@ -16,31 +25,64 @@ export interface ApiMetricsOptions {
   logger: Logger;
   /** How long counts read from the store are served before the next scrape reads them again. */
   countsTtlMs?: number;
+  /** Queues that should have a live worker somewhere (WORKER_QUEUES, as readiness expects); default: every queue. */
+  expectedQueues?: readonly string[];
+  /** Each queue's memory limits per worker process (QUEUE_<NAME>_MAX_MEMORY_MB). */
+  limits?: Partial<Record<string, MemoryLimits>>;
+  /** The app's memory of what supervisors said of their queues (shared with queue-stats). */
+  supervisors?: SupervisorMemory;
+}
+
+type Read = (snapshot: QueueSnapshot, queue: string) => number;
+
+const MIB = 1024 * 1024;
+const ageSeconds = (since: number | null | undefined) => (since ? Math.max(0, Date.now() - since) / 1000 : 0);
+
+/** The gauges read from the cached snapshot of the store. */
+function queueGauges(registry: Registry, snapshot: () => Promise<QueueSnapshot | undefined>, options: ApiMetricsOptions & { supervisors: SupervisorMemory }) {
+  const { queues, limits = {}, supervisors } = options;
+  const configured = queues.filter((queue) => limits[queue] !== undefined);
+  const perQueue = (name: string, help: string, read: Read, only: readonly string[] = queues) => new Gauge({
+    name: `${PREFIX}${name}`, help, labelNames: ['queue'], registers: [registry],
+    async collect() {
+      const current = await snapshot();
+      if (current) for (const queue of only) this.set({ queue }, read(current, queue));
+    },
+  });
+  return {
+    queueJobs: new Gauge({
+      name: `${PREFIX}queue_jobs`, help: 'Jobs per queue and state, as the store counts them (cached a few seconds)',
+      labelNames: ['queue', 'state'], registers: [registry],
+      async collect() {
+        const current = await snapshot();
+        if (!current) return;
+        for (const [queue, byState] of current.counts) for (const state of JOB_STATES) this.set({ queue, state }, byState[state]);
+      },
+    }),
+    oldestActive: perQueue('queue_oldest_active_seconds', 'How long the longest-running active job has run; 0 when none runs',
+      (s, queue) => ageSeconds(s.oldest.get(queue)?.activeSince)),
+    oldestWaiting: perQueue('queue_oldest_waiting_seconds', 'How long the longest-waiting ready job has waited (queue latency); 0 when none waits',
+      (s, queue) => ageSeconds(s.oldest.get(queue)?.waitingSince)),
+    liveWorkers: perQueue('queue_live_workers', 'Worker processes of the queue on any host that are not draining, from the process registry',
+      (s, queue) => workersOf(queue, s.processes).liveWorkers, options.expectedQueues ?? queues),
+    crashLooping: perQueue('queue_crash_looping', '1 while a supervisor marks the queue crash-looping',
+      (_s, queue) => Number(supervisors.queue(queue).crashLooping)),
+    largestWorker: perQueue('queue_worker_max_rss_bytes', "Resident set size of the queue's largest live worker process, on any host",
+      (s, queue) => Math.max(0, ...s.processes.filter((p) => p.queue === queue).map((p) => p.rss))),
+    budget: perQueue('queue_memory_budget_bytes', 'RSS budget of one worker process (QUEUE_<NAME>_MAX_MEMORY_MB, as the api is configured)',
+      (_s, queue) => limits[queue]!.maxMemoryMb * MIB, configured),
+    ceiling: perQueue('queue_memory_ceiling_bytes', 'RSS past which a worker is killed, not drained (budget × hard memory factor, as the api is configured)',
+      (_s, queue) => Math.round(limits[queue]!.maxMemoryMb * MIB * limits[queue]!.hardMemoryFactor), configured),
+  };
 }
 
 export function apiMetrics(options: ApiMetricsOptions) {
-  const { store, queues, call, logger } = options;
-  const countsTtlMs = options.countsTtlMs ?? 5000;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: `${PREFIX}api_` });
-
-  let cached: { at: number; counts: Map<string, StateCounts> } | undefined;
-  let refreshing: Promise<void> | undefined;
-  async function refresh(): Promise<void> {
-    // Shorter than a request's store timeout: a scrape must not wait out a backend that is down.
-    const counts = await Promise.all(queues.map((queue) => call(store.counts(queue), COUNTS_TIMEOUT_MS)));
-    cached = { at: Date.now(), counts: new Map(queues.map((queue, i) => [queue, counts[i]!])) };
-  }
-  async function freshCounts(): Promise<Map<string, StateCounts> | undefined> {
-    if (!cached || Date.now() - cached.at > countsTtlMs) {
-      // Concurrent scrapes share one refresh; a failed one serves the last counts, if any.
-      refreshing ??= refresh().catch((error) => logger.warn({ err: error }, 'metrics: could not read queue counts'))
-        .finally(() => (refreshing = undefined));
-      await refreshing;
-    }
-    return cached?.counts;
-  }
-
+  const defaultsPrefix = `${PREFIX}api_`;
+  collectDefaultMetrics({ register: registry, prefix: defaultsPrefix });
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(`${defaultsPrefix}${name}`);
+  const supervisors = options.supervisors ?? new SupervisorMemory();
+  const snapshot = snapshotReader({ ...options, ttlMs: options.countsTtlMs ?? 5000, onProcesses: (records) => supervisors.observe(records) });
   return {
     registry,
     requests: new Counter({
@@ -55,15 +97,7 @@ export function apiMetrics(options: ApiMetricsOptions) {
       name: `${PREFIX}jobs_enqueued_total`, help: 'Jobs enqueued through this api (dedup hits not counted)',
       labelNames: ['queue'], registers: [registry],
     }),
-    queueJobs: new Gauge({
-      name: `${PREFIX}queue_jobs`, help: 'Jobs per queue and state, as the store counts them (cached a few seconds)',
-      labelNames: ['queue', 'state'], registers: [registry],
-      async collect() {
-        const counts = await freshCounts();
-        if (!counts) return;
-        for (const [queue, byState] of counts) for (const state of JOB_STATES) this.set({ queue, state }, byState[state]);
-      },
-    }),
+    ...queueGauges(registry, snapshot, { ...options, supervisors }),
   };
 }
 

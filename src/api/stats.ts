@@ -2,31 +2,48 @@
 // store and the process registry. Every read is its own bounded call, made in
 // parallel, so that the answer takes one round trip's time, not a sum.
 import type { ProcessRecord, Store } from '../lib/store/index.js';
-import { RESTART_REASONS } from '../lib/metric-names.js';
 import type { StoreCall } from './store-call.js';
-
-/**
- * Every worker of one supervisor carries that supervisor's running count for its
- * queue (ProcessRecord.restarts), so the counts are summed over supervisors, once each.
- */
-function restartsOf(queue: string, records: ProcessRecord[]): Record<string, number> {
-  const totals: Record<string, number> = Object.fromEntries(RESTART_REASONS.map((reason) => [reason, 0]));
-  const counted = new Set<string>();
-  for (const record of records) {
-    const supervisor = record.supervisor ?? record.id;
-    if (record.queue !== queue || !record.restarts || counted.has(supervisor)) continue;
-    counted.add(supervisor);
-    for (const [reason, count] of Object.entries(record.restarts)) totals[reason] = (totals[reason] ?? 0) + count;
-  }
-  return totals;
-}
+import { SupervisorMemory } from './supervisor-memory.js';
 
 function workerOf(record: ProcessRecord, now: number) {
   const { host, pid, queue, state, rss, heapUsed, active, processed, failed } = record;
-  return { host, pid, queue, state, rss, heapUsed, active, processed, failed, uptimeMs: Math.max(0, now - record.startedAt) };
+  return {
+    host, pid, queue, state, rss, heapUsed, active, processed, failed, uptimeMs: Math.max(0, now - record.startedAt),
+    supervisor: record.supervisor ?? null, held: record.held ?? false,
+  };
 }
 
-export async function queueStats(store: Store, queues: readonly string[], call: StoreCall) {
+/** What the registry says of one queue across hosts: its live (not draining) workers, and whether one is held. */
+export function workersOf(queue: string, records: readonly ProcessRecord[]) {
+  const mine = records.filter((record) => record.queue === queue);
+  return {
+    liveWorkers: mine.filter((record) => record.state !== 'draining').length,
+    held: mine.some((record) => record.held === true),
+  };
+}
+
+/** A worker's RSS budget, and the hard ceiling past which the supervisor kills it rather than drain it. */
+export interface MemoryLimits {
+  maxMemoryMb: number;
+  hardMemoryFactor: number;
+}
+
+/** As this api's configuration has them: give it the workers' QUEUE_<NAME>_MAX_MEMORY_MB and hard factor. */
+function memoryOf(limits: MemoryLimits | undefined) {
+  if (!limits) return null;
+  const budgetBytes = limits.maxMemoryMb * 1024 * 1024;
+  return { budgetBytes, ceilingBytes: Math.round(budgetBytes * limits.hardMemoryFactor) };
+}
+
+export interface QueueStatsOptions {
+  /** Each queue's memory limits per worker process. */
+  limits?: Partial<Record<string, MemoryLimits>>;
+  /** The app's memory of what supervisors said; a fresh one knows only the records read now. */
+  supervisors?: SupervisorMemory;
+}
+
+export async function queueStats(store: Store, queues: readonly string[], call: StoreCall, options: QueueStatsOptions = {}) {
+  const { limits = {}, supervisors = new SupervisorMemory() } = options;
   const [records, perQueue] = await Promise.all([
     call(store.listProcesses()),
     Promise.all(queues.map((queue) => Promise.all([
@@ -34,13 +51,20 @@ export async function queueStats(store: Store, queues: readonly string[], call: 
     ]))),
   ]);
   const now = Date.now();
+  supervisors.observe(records, now);
   return {
     queues: Object.fromEntries(queues.map((queue, i) => {
       const [counts, lastMinute, paused] = perQueue[i]!;
-      return [queue, { counts, lastMinute, paused, restarts: restartsOf(queue, records) }];
+      const { restarts, crashLooping } = supervisors.queue(queue);
+      return [queue, { counts, lastMinute, paused, restarts, crashLooping, ...workersOf(queue, records), memory: memoryOf(limits[queue]) }];
     })),
     workers: records.map((record) => workerOf(record, now)),
   };
+}
+
+/** Each queue's memory limits, from the configuration. */
+export function limitsOf(queues: Record<string, MemoryLimits>): Record<string, MemoryLimits> {
+  return Object.fromEntries(Object.entries(queues).map(([name, { maxMemoryMb, hardMemoryFactor }]) => [name, { maxMemoryMb, hardMemoryFactor }]));
 }
 
 export type Check = { ok: boolean; ms: number; error?: string } & Record<string, unknown>;

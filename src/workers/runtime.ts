@@ -170,7 +170,10 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   return {
     stats,
     metrics,
-    hold: (held) => consumer.hold(held),
+    hold: (held) => {
+      consumer.hold(held);
+      record.held = held; // published with the next heartbeat, for the fleet page
+    },
     ready: () => consumer.ready(),
     annotate: (fields) => void Object.assign(record, fields),
     drain: () => (stopping ??= stop('drain')),

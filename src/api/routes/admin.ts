@@ -5,16 +5,17 @@ import type { ApiContext } from '../context.js';
 import { unknownQueue } from '../errors.js';
 import { isQueueName } from '../../queues/index.js';
 import { queueParams } from '../schemas.js';
-import { queueStats } from '../stats.js';
+import { limitsOf, queueStats } from '../stats.js';
 import { parse } from '../validate.js';
 
 export function adminRouter(ctx: ApiContext): Router {
   const { store, call, queues, auth } = ctx;
   const router = Router();
   const admin = auth.require('admin');
+  const limits = limitsOf(ctx.config.queues);
 
   router.get('/jobs/queue-stats', admin, async (_req, res) => {
-    res.json(await queueStats(store, queues, call));
+    res.json(await queueStats(store, queues, call, { limits, supervisors: ctx.supervisors }));
   });
 
   for (const action of ['pause', 'resume'] as const) {

@@ -7,13 +7,14 @@ import { BullConsumer } from './consumer.js';
 import { enqueue, enqueueBulk, enqueueFlow } from './enqueue.js';
 import { templateOptions, type JobDefaults } from './job-options.js';
 import { listJobs } from './list.js';
+import { oldestJobs } from './oldest.js';
 import { readJob } from './read.js';
 import { retryJob } from './retry.js';
 import { BullSchedules } from './schedules.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
   ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, JobProcessor,
-  JobView, ListQuery, ProcessRecord, ScheduleStore, StateCounts, Store,
+  JobView, ListQuery, OldestJobs, ProcessRecord, ScheduleStore, StateCounts, Store,
 } from './types.js';
 
 export class BullStore implements Store {
@@ -79,6 +80,10 @@ export class BullStore implements Store {
 
   counts(queue: string): Promise<StateCounts> {
     return countJobs(this.ctx, queue);
+  }
+
+  oldest(queue: string): Promise<OldestJobs> {
+    return oldestJobs(this.bull.queue(queue));
   }
 
   lastMinute(queue: string): Promise<{ completed: number; failed: number }> {

@@ -75,6 +75,14 @@ export interface ListQuery {
 
 export type StateCounts = Record<JobState, number>;
 
+/** Epoch ms; null when the queue has no such job. */
+export interface OldestJobs {
+  /** When the longest-running active job started. */
+  activeSince: number | null;
+  /** Since when the longest-waiting job has been ready to run (its run time, or its last start for a retry). */
+  waitingSince: number | null;
+}
+
 /** One worker process as the whole cluster sees it, refreshed by its heartbeat. */
 export interface ProcessRecord {
   id: string;
@@ -99,6 +107,8 @@ export interface ProcessRecord {
   supervisor?: string;
   restarts?: Record<string, number>;
   crashLooping?: boolean;
+  /** Set by the worker while its supervisor holds its fetching (host memory pressure). */
+  held?: boolean;
 }
 
 /** A job as a worker sees it while running it. */
@@ -192,6 +202,8 @@ export interface Store {
   /** A failed or cancelled job goes back to waiting. */
   retry(queue: string, id: string): Promise<JobView>;
   counts(queue: string): Promise<StateCounts>;
+  /** The oldest active and oldest waiting job's times: a few reads, whatever the backlog. */
+  oldest(queue: string): Promise<OldestJobs>;
   /** Jobs completed and failed in the last minute. */
   lastMinute(queue: string): Promise<{ completed: number; failed: number }>;
   pause(queue: string): Promise<void>;

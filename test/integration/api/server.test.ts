@@ -1,26 +1,13 @@
 // The real api process (src/api/server.ts) on a real socket: it serves, and on
 // SIGTERM it stops accepting, finishes the request in flight and exits 0.
 import { expect } from 'chai';
-import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { openStore, type Consumer, type Store } from '../../../src/lib/store/index.js';
-import { exited, ROOT } from '../../helpers/fork.js';
+import { startApi } from '../../helpers/api.js';
+import { exited } from '../../helpers/fork.js';
 import { latch, waitFor } from '../../helpers/wait.js';
 import { redisBackend } from './harness.js';
 import { REDIS_URL } from '../../helpers/services.js';
-
-function startServer(env: NodeJS.ProcessEnv): { child: ChildProcess; port: Promise<number> } {
-  const child = fork(path.join(ROOT, 'src/api/server.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, LOG_LEVEL: 'warn', PORT: '0', ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const port = new Promise<number>((resolve, reject) => {
-    child.on('message', (message: { type?: string; port?: number }) => message.type === 'api-listening' && resolve(message.port!));
-    child.once('exit', (code) => reject(new Error(`api exited with ${code} before listening`)));
-  });
-  return { child, port };
-}
 
 describe('api server process', function () {
   this.timeout(60_000);
@@ -45,16 +32,16 @@ describe('api server process', function () {
   const env = () => ({ REDIS_URL, JOBVISOR_PREFIX: (backend.storeConfig().prefix), SHUTDOWN_TIMEOUT_MS: '10000' });
 
   it('refuses to start in production without keys', async () => {
-    const started = startServer({ ...env(), NODE_ENV: 'production', API_KEYS: '', ADMIN_API_KEYS: '' });
+    const started = startApi({ ...env(), NODE_ENV: 'production', API_KEYS: '', ADMIN_API_KEYS: '' });
     child = started.child;
-    started.port.catch(() => {});
+    started.base.catch(() => {});
     expect(await exited(child)).to.equal(78);
   });
 
   it('finishes the request in flight on SIGTERM, refuses new connections, and exits 0', async () => {
-    const started = startServer(env());
+    const started = startApi(env());
     child = started.child;
-    const base = `http://127.0.0.1:${await started.port}`;
+    const base = await started.base;
     expect((await fetch(`${base}/api/health`)).status).to.equal(200);
 
     const aborted = latch();

@@ -1,4 +1,4 @@
-// rag-sync: find the items of a source (RSS/Atom feed URL or local folder) that
+// rag-sync: find the items of a source (RSS/Atom feed URL or a folder under the input roots) that
 // are new since the last sync, and run each through document, then ai, as one
 // BullMQ flow:
 //
@@ -15,7 +15,8 @@ import type { FlowInput } from '../../lib/store/index.js';
 import { defineHandler, type HandlerContext } from '../define.js';
 import { ragSyncSchema, type RagSyncJob } from './schema.js';
 import { advance, newItems, type Cursor } from './cursor.js';
-import { fetchFeed, isUrl, listFolder, type SourceItem } from './sources.js';
+import { isHttpUrl } from '../io/url-guard.js';
+import { fetchFeed, listFolder, type SourceItem } from './sources.js';
 
 function cursorKey(source: string): string {
   return `rag-sync:cursor:${createHash('sha256').update(source).digest('hex').slice(0, 32)}`;
@@ -43,7 +44,7 @@ async function sync(data: RagSyncJob, ctx: HandlerContext) {
   for (const [i, source] of sources.entries()) {
     let items: SourceItem[];
     try {
-      items = isUrl(source) ? await fetchFeed(source, ctx.signal) : await listFolder(source);
+      items = isHttpUrl(source) ? await fetchFeed(source, ctx.signal) : await listFolder(source);
     } catch (error) {
       // One feed of a news-fetch list being down does not hold back the others; a single source fails the job.
       if (!data.feeds || ctx.signal.aborted) throw error;
@@ -64,12 +65,15 @@ async function sync(data: RagSyncJob, ctx: HandlerContext) {
     return { ...f, items };
   });
   const items = taken.flatMap((t) => t.items);
+  // An item with no content and no web link (a feed naming a local path, say) has nothing the document queue may read.
+  const readable = items.filter((item) => item.content !== undefined || item.source !== undefined);
+  for (const item of items) if (!readable.includes(item)) sourceErrors.push({ item: item.id, error: 'no content and no http(s) link to read' });
   let flow = null;
-  if (items.length > 0) {
+  if (readable.length > 0) {
     const root = await ctx.enqueueFlow({
       queue: 'rag-sync', name: 'collect',
       data: { collect: { sources, fetched, errors: sourceErrors } },
-      children: items.map((item) => itemFlow(item, data)),
+      children: readable.map((item) => itemFlow(item, data)),
     });
     flow = { queue: root.queue, id: root.id };
   }

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 export const videoSchema = z.object({
-  /** A video file on the worker host. */
+  /** A video file under the input roots (JOBVISOR_INPUT_ROOTS; a relative path is looked up in each). */
   source: z.string().min(1),
   /** Output height in pixels; the width follows the aspect ratio (rounded to even). */
   height: z.number().int().min(16).max(4320).default(480),

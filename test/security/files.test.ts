@@ -21,9 +21,8 @@ describe('security: job data names no host file', function () {
     return job;
   };
 
-  afterEach(async () => {
-    expect(await s.leaks(jobs.splice(0))).to.deep.equal([]);
-  });
+  /** Every test ends here: nothing the attack aimed at shows in any output file, result or error. */
+  const noLeaks = async () => expect(await s.leaks(jobs.splice(0))).to.deep.equal([]);
 
   function expectRefused(job: JobView, rule: RegExp): void {
     expect(job.state, JSON.stringify(job.error)).to.equal('failed');
@@ -34,11 +33,13 @@ describe('security: job data names no host file', function () {
 
   it('refuses /proc/self/environ, /etc/passwd and a planted mode-600 file, as documents', async () => {
     for (const source of ['/proc/self/environ', '/etc/passwd', s.secretFile]) expectRefused(await run('document', { source }), OUTSIDE);
+    await noLeaks();
   });
 
   it('refuses the secret as Markdown too: no title comes back', async () => {
     const job = await run('document', { source: s.secretFile, format: 'markdown' });
     expectRefused(job, OUTSIDE);
+    await noLeaks();
   });
 
   it('refuses a relative path that climbs out of the root, and a symlink in the root that points out of it', async () => {
@@ -47,11 +48,13 @@ describe('security: job data names no host file', function () {
     for (const source of ['../outside/secret.md', 'innocent.md', 'shelf/secret.md', path.join(s.root, 'innocent.md')]) {
       expectRefused(await run('document', { source }), OUTSIDE);
     }
+    await noLeaks();
   });
 
   it('says the same about a file that exists and one that does not, outside the root', async () => {
     const [there, absent] = [await run('document', { source: '/etc/passwd' }), await run('document', { source: '/etc/no-such-file-here' })];
     expect(there.error!.message.replace('/etc/passwd', 'X')).to.equal(absent.error!.message.replace('/etc/no-such-file-here', 'X'));
+    await noLeaks();
   });
 
   it('refuses an ai chunksFile of /etc/passwd without quoting it, and never quotes a bad chunks file in the root', async () => {
@@ -61,6 +64,7 @@ describe('security: job data names no host file', function () {
     fs.writeFileSync(path.join(s.root, 'notes.jsonl'), `${s.secret} not json\n`);
     const bad = await run('ai', { chunksFile: 'notes.jsonl' });
     expectRefused(bad, /chunksFile line 1: not a JSON object/);
+    await noLeaks();
   });
 
   it('refuses /dev/zero at once, a FIFO in the root without waiting on it, and a file past the byte cap', async () => {
@@ -72,6 +76,7 @@ describe('security: job data names no host file', function () {
     fs.writeFileSync(path.join(s.root, 'big.txt'), 'x'.repeat(300 * 1024));
     expectRefused(await run('document', { source: 'big.txt' }), /over the 262144-byte limit \(JOBVISOR_MAX_INPUT_BYTES\)/);
     expect(Date.now() - started).to.be.below(20_000);
+    await noLeaks();
   });
 
   it('refuses folders outside the root for rag-sync, and does not list a symlink out of it', async () => {
@@ -84,6 +89,7 @@ describe('security: job data names no host file', function () {
     expect(sync.result).to.deep.include({ fetched: 1, new: 1 });
     const flow = (sync.result as { flow: { id: string } }).flow;
     jobs.push(await s.h.settled('rag-sync', flow.id));
+    await noLeaks();
   });
 
   it('gives ffprobe no option and no path: a source of -report is a missing file, and /etc/passwd is outside', async () => {
@@ -91,6 +97,7 @@ describe('security: job data names no host file', function () {
     expectRefused(await run('video', { source: '-report' }), /-report: no such file in the input roots/);
     expectRefused(await run('video', { source: '/etc/passwd' }), OUTSIDE);
     expect(fs.readdirSync(process.cwd()).filter((f) => f.startsWith('ffreport'))).to.deep.equal(before);
+    await noLeaks();
   });
 
   it('still reads a file in the root, and names its output relative to the output folder', async () => {
@@ -101,5 +108,6 @@ describe('security: job data names no host file', function () {
     const shown = JSON.stringify(job);
     expect(shown).to.not.include(s.h.output);
     expect(shown).to.not.include(s.root);
+    await noLeaks();
   });
 });

@@ -36,10 +36,11 @@ describe('security: job data reaches no internal address', function () {
     await internal?.close();
     await allowed?.close();
   });
-  afterEach(async () => {
+  /** Every test ends here: the internal server saw nothing, and nothing it holds shows anywhere. */
+  const noLeaks = async () => {
     expect(internal.hits, 'the internal server was reached').to.deep.equal([]);
     expect(await s.leaks(jobs.splice(0))).to.deep.equal([]);
-  });
+  };
 
   function expectRefused(job: JobView, rule: RegExp): void {
     expect(job.state, JSON.stringify(job.error)).to.equal('failed');
@@ -52,6 +53,7 @@ describe('security: job data reaches no internal address', function () {
     const spellings = [`127.0.0.1:${port}`, `127.1:${port}`, `0x7f000001:${port}`, `2130706433:${port}`, `[::1]:${port}`,
       `[::ffff:127.0.0.1]:${port}`, `0.0.0.0:${port}`, `[::]:${port}`, '169.254.169.254/latest/meta-data/'];
     for (const where of spellings) expectRefused(await run('document', { source: `http://${where}/` }), REFUSED);
+    await noLeaks();
   });
 
   it('refuses a host name that resolves to loopback when it is not on the allowlist, checked at lookup', async () => {
@@ -61,17 +63,20 @@ describe('security: job data reaches no internal address', function () {
     } finally {
       process.env.JOBVISOR_URL_ALLOWLIST = 'localhost';
     }
+    await noLeaks();
   });
 
   it('answers an open port and a closed one alike', async () => {
     const closed = await freePort();
     const [open, shut] = [await run('document', { source: `http://127.0.0.1:${internal.port}/` }), await run('document', { source: `http://127.0.0.1:${closed}/` })];
     expect(open.error!.message.replace(String(internal.port), 'P')).to.equal(shut.error!.message.replace(String(closed), 'P'));
+    await noLeaks();
   });
 
   it('checks every redirect again: an allowed host cannot bounce a job inward, or to a file', async () => {
     expectRefused(await run('document', { source: `http://localhost:${allowed.port}/to-internal` }), /redirected to an address not allowed/);
     expectRefused(await run('document', { source: `http://localhost:${allowed.port}/to-file` }), /redirected to a URL that is not http or https/);
+    await noLeaks();
   });
 
   it('takes a feed item\'s link as a web URL or nothing: a path or file: link reads nothing, an internal link is refused', async () => {
@@ -85,12 +90,14 @@ describe('security: job data reaches no internal address', function () {
     expect(byItem['file-url']).to.match(/no content and no http\(s\) link/);
     expect(byItem.internal).to.match(REFUSED);
     expect((parent.result as { vectors: number }).vectors, 'the one good item was embedded').to.be.greaterThan(0);
+    await noLeaks();
   });
 
   it('fetches from an allowlisted host (how an operator reaches a private feed)', async () => {
     const job = await run('document', { source: `http://localhost:${allowed.port}/harbour.html` });
     expect(job.state, JSON.stringify(job.error)).to.equal('completed');
     expect(job.result).to.deep.include({ title: 'Harbour log', format: 'html' });
+    await noLeaks();
   });
 });
 

@@ -36,11 +36,15 @@ function itemFlow(item: SourceItem, data: RagSyncJob): FlowInput {
   };
 }
 
-async function sync(data: RagSyncJob, ctx: HandlerContext) {
-  const sources = data.feeds ?? [data.source!];
-  let fetched = 0;
-  const fresh: { source: string; items: SourceItem[]; cursor: Cursor | undefined }[] = [];
-  const sourceErrors: { item: string; error: string }[] = [];
+interface Gathered {
+  fetched: number;
+  fresh: { source: string; items: SourceItem[]; cursor: Cursor | undefined }[];
+  errors: { item: string; error: string }[];
+}
+
+/** Each source's items that are new since its cursor, oldest first. */
+async function gather(sources: string[], data: RagSyncJob, ctx: HandlerContext): Promise<Gathered> {
+  const gathered: Gathered = { fetched: 0, fresh: [], errors: [] };
   for (const [i, source] of sources.entries()) {
     let items: SourceItem[];
     try {
@@ -48,15 +52,21 @@ async function sync(data: RagSyncJob, ctx: HandlerContext) {
     } catch (error) {
       // One feed of a news-fetch list being down does not hold back the others; a single source fails the job.
       if (!data.feeds || ctx.signal.aborted) throw error;
-      sourceErrors.push({ item: source, error: (error as Error).message });
+      gathered.errors.push({ item: source, error: (error as Error).message });
       continue;
     }
     const cursor = await ctx.state.get<Cursor>(cursorKey(source));
     const unseen = newItems(items, cursor).sort((a, b) => (a.publishedAt ?? 0) - (b.publishedAt ?? 0));
-    fetched += items.length;
-    fresh.push({ source, items: unseen, cursor });
+    gathered.fetched += items.length;
+    gathered.fresh.push({ source, items: unseen, cursor });
     await ctx.progress({ current: i + 1, total: sources.length, message: `${source}: ${unseen.length} new of ${items.length}` });
   }
+  return gathered;
+}
+
+async function sync(data: RagSyncJob, ctx: HandlerContext) {
+  const sources = data.feeds ?? [data.source!];
+  const { fetched, fresh, errors } = await gather(sources, data, ctx);
   // Oldest first, up to maxItems: what is left over is still new next time.
   let room = data.maxItems;
   const taken = fresh.map((f) => {
@@ -67,18 +77,18 @@ async function sync(data: RagSyncJob, ctx: HandlerContext) {
   const items = taken.flatMap((t) => t.items);
   // An item with no content and no web link (a feed naming a local path, say) has nothing the document queue may read.
   const readable = items.filter((item) => item.content !== undefined || item.source !== undefined);
-  for (const item of items) if (!readable.includes(item)) sourceErrors.push({ item: item.id, error: 'no content and no http(s) link to read' });
+  for (const item of items) if (!readable.includes(item)) errors.push({ item: item.id, error: 'no content and no http(s) link to read' });
   let flow = null;
   if (readable.length > 0) {
     const root = await ctx.enqueueFlow({
       queue: 'rag-sync', name: 'collect',
-      data: { collect: { sources, fetched, errors: sourceErrors } },
+      data: { collect: { sources, fetched, errors } },
       children: readable.map((item) => itemFlow(item, data)),
     });
     flow = { queue: root.queue, id: root.id };
   }
   for (const t of taken) if (t.items.length > 0) await ctx.state.set(cursorKey(t.source), advance(t.cursor, t.items));
-  return { sources, fetched, new: items.length, flow, errors: sourceErrors };
+  return { sources, fetched, new: items.length, flow, errors };
 }
 
 interface ItemResult {

@@ -9,6 +9,16 @@ export interface ZipInput {
   statedSize?: number;
 }
 
+/** A zip record: its length, and the little-endian fields to set, as [offset, value, width in bytes]. */
+function record(length: number, fields: [number, number, 2 | 4][]): Buffer {
+  const buffer = Buffer.alloc(length);
+  for (const [offset, value, width] of fields) {
+    if (width === 2) buffer.writeUInt16LE(value, offset);
+    else buffer.writeUInt32LE(value, offset);
+  }
+  return buffer;
+}
+
 export function makeZip(entries: ZipInput[]): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
@@ -17,33 +27,15 @@ export function makeZip(entries: ZipInput[]): Buffer {
     const name = Buffer.from(entry.name, 'utf8');
     const compressed = zlib.deflateRawSync(entry.data);
     const size = entry.statedSize ?? entry.data.length;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(compressed.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(compressed.length, 20);
-    central.writeUInt32LE(size, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
+    // Version 2.0, method 8 (deflate), sizes, name length; the central record also says where the local one is.
+    const local = record(30, [[0, 0x04034b50, 4], [4, 20, 2], [8, 8, 2], [18, compressed.length, 4], [22, size, 4], [26, name.length, 2]]);
+    const central = record(46, [[0, 0x02014b50, 4], [4, 20, 2], [6, 20, 2], [10, 8, 2], [20, compressed.length, 4], [24, size, 4], [28, name.length, 2], [42, offset, 4]]);
     locals.push(local, name, compressed);
     centrals.push(central, name);
     offset += local.length + name.length + compressed.length;
   }
   const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
+  const end = record(22, [[0, 0x06054b50, 4], [8, entries.length, 2], [10, entries.length, 2], [12, directory.length, 4], [16, offset, 4]]);
   return Buffer.concat([...locals, directory, end]);
 }
 

@@ -93,6 +93,13 @@ describe('security: job data reaches no internal address', function () {
     await noLeaks();
   });
 
+  it('takes no URL as a video source: a 400 at the api, before any worker or ffmpeg', async () => {
+    const res = await s.request('POST', '/api/jobs', { queue: 'video', data: { source: `http://127.0.0.1:${internal.port}/clip.mp4` } });
+    expect(res.status).to.equal(400);
+    expect(res.body.error.message).to.match(/data\.source: a file under the input roots, not a URL/);
+    await noLeaks();
+  });
+
   it('fetches from an allowlisted host (how an operator reaches a private feed)', async () => {
     const job = await run('document', { source: `http://localhost:${allowed.port}/harbour.html` });
     expect(job.state, JSON.stringify(job.error)).to.equal('completed');

@@ -65,18 +65,12 @@ export async function resolveInput(given: string, settings: InputConfig = loadIn
   throw missing(given);
 }
 
-export interface InputFile {
-  handle: FileHandle;
-  /** The real path, for the gate's own use: results name what the job sent. */
-  real: string;
-  size: number;
-}
-
 /** Opens a regular file beneath the roots; the caller closes the handle. */
-export async function openInput(given: string, settings: InputConfig = loadInputConfig()): Promise<InputFile> {
+export async function openInput(given: string, settings: InputConfig = loadInputConfig()): Promise<FileHandle> {
   const real = await resolveInput(given, settings);
   const handle = await fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'ELOOP' ? outside(given) : error.code === 'ENOENT' ? missing(given) : notRegular(given);
+    // A symlink swapped in after the check is ELOOP under O_NOFOLLOW; whatever else went wrong is not the job's to know.
+    throw error.code === 'ELOOP' ? outside(given) : error.code === 'ENOENT' ? missing(given) : new InputRefusedError(`${given}: cannot be read`);
   });
   try {
     const stat = await handle.stat();
@@ -84,7 +78,7 @@ export async function openInput(given: string, settings: InputConfig = loadInput
     // What was opened, not what the path says now: a folder swapped for a symlink after the check shows here.
     const opened = await fs.readlink(`/proc/self/fd/${handle.fd}`).catch(() => real);
     if (!allowed(opened, await realRoots(settings))) throw outside(given);
-    return { handle, real: opened, size: stat.size };
+    return handle;
   } catch (error) {
     await handle.close();
     throw error;
@@ -94,7 +88,7 @@ export async function openInput(given: string, settings: InputConfig = loadInput
 /** The whole file, refused past `maxBytes` (default JOBVISOR_MAX_INPUT_BYTES) as it is read, whatever its size said. */
 export async function readInput(given: string, signal: AbortSignal, { maxBytes, limitName = 'JOBVISOR_MAX_INPUT_BYTES', settings = loadInputConfig() }: { maxBytes?: number; limitName?: string; settings?: InputConfig } = {}): Promise<Buffer> {
   const cap = maxBytes ?? settings.maxFileBytes;
-  const { handle } = await openInput(given, settings);
+  const handle = await openInput(given, settings);
   try {
     const chunks: Buffer[] = [];
     let total = 0;

@@ -45,7 +45,7 @@ export default defineHandler({
     const dir = outputFolder('video', ctx.jobId);
     const opened = await openInput(data.source);
     try {
-      const input: MediaInput = { fd: opened.handle.fd, name: data.source };
+      const input: MediaInput = { fd: opened.fd, name: data.source };
       const source = await probe(input, ctx.signal);
       const video = path.join(dir, `${data.height}p.mp4`);
       const thumbnail = path.join(dir, 'thumbnail.jpg');
@@ -68,7 +68,7 @@ export default defineHandler({
         throw error;
       }
     } finally {
-      await opened.handle.close();
+      await opened.close();
     }
   },
 });

@@ -85,22 +85,30 @@ export async function openInput(given: string, settings: InputConfig = loadInput
   }
 }
 
-/** The whole file, refused past `maxBytes` (default JOBVISOR_MAX_INPUT_BYTES) as it is read, whatever its size said. */
+/**
+ * The whole file, refused past `maxBytes` (default JOBVISOR_MAX_INPUT_BYTES)
+ * as it is read: the size fstat gives is only the first guess at a buffer,
+ * since a file may grow while it is read.
+ */
 export async function readInput(given: string, signal: AbortSignal, { maxBytes, limitName = 'JOBVISOR_MAX_INPUT_BYTES', settings = loadInputConfig() }: { maxBytes?: number; limitName?: string; settings?: InputConfig } = {}): Promise<Buffer> {
   const cap = maxBytes ?? settings.maxFileBytes;
+  const over = () => new InputRefusedError(`${given}: over the ${cap}-byte limit (${limitName})`);
   const handle = await openInput(given, settings);
   try {
-    const chunks: Buffer[] = [];
+    const { size } = await handle.stat();
+    if (size > cap) throw over();
+    let buffer = Buffer.allocUnsafe(Math.min(cap + 1, size + 1));
     let total = 0;
     for (;;) {
       signal.throwIfAborted();
-      const { buffer, bytesRead } = await handle.read({ buffer: Buffer.alloc(Math.min(1 << 20, cap + 1 - total)) });
-      if (bytesRead === 0) break;
+      if (total === buffer.length) {
+        if (total > cap) throw over();
+        buffer = Buffer.concat([buffer, Buffer.allocUnsafe(Math.min(cap + 1, buffer.length * 2) - buffer.length)]);
+      }
+      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, null);
+      if (bytesRead === 0) return buffer.subarray(0, total);
       total += bytesRead;
-      if (total > cap) throw new InputRefusedError(`${given}: over the ${cap}-byte limit (${limitName})`);
-      chunks.push(buffer.subarray(0, bytesRead));
     }
-    return Buffer.concat(chunks);
   } finally {
     await handle.close();
   }

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
 
   const prefix = `jvbench${randomUUID().slice(0, 8)}`;
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const env = { ...process.env, REDIS_URL, JOBVISOR_PREFIX: prefix, JOBVISOR_OUTPUT_DIR: path.join(scratch, 'out'), LOG_LEVEL: 'warn' };
+  const env = { ...process.env, REDIS_URL, JOBVISOR_PREFIX: prefix, JOBVISOR_INPUT_ROOTS: scratch, JOBVISOR_OUTPUT_DIR: path.join(scratch, 'out'), LOG_LEVEL: 'warn' };
   const execArgv = ['--import', 'tsx'];
   try {
     // jobvisor: the real worker entry, the real video handler.

@@ -18,8 +18,12 @@ import { fleetRouter } from './routes/fleet.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { schedulesRouter } from './routes/schedules.js';
+<<<<<<< HEAD
 import { limitsOf } from './stats.js';
 import { SupervisorMemory } from './supervisor-memory.js';
+=======
+import { sameOriginWrites } from './same-origin.js';
+>>>>>>> untrusted-input
 import { storeCaller } from './store-call.js';
 
 export interface AppOptions {
@@ -95,9 +99,9 @@ export function createApp(options: AppOptions): App {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.use('/api/schedules', auth.require('admin'), schedulesRouter(store));
+  app.use('/api/schedules', auth.require('admin'), schedulesRouter(store, { maxJsonDepth: config.api.maxJsonDepth }));
   app.use('/api', healthRouter(ctx), adminRouter(ctx), jobsRouter(ctx));
-  if (options.dashboard) app.use('/admin/queues', auth.require('admin', { basicChallenge: true }), options.dashboard);
+  if (options.dashboard) app.use('/admin/queues', sameOriginWrites, auth.require('admin', { basicChallenge: true }), options.dashboard);
   app.use('/admin/fleet', fleetRouter(ctx));
   app.use(notFoundRoute);
   app.use(errorHandler(logger));

@@ -4,15 +4,17 @@ import { z } from 'zod';
 import { JOB_STATES } from '../lib/store/index.js';
 
 const DAY_MS = 86_400_000;
-const text = (max: number) => z.string().min(1).max(max);
+/** How far ahead a job may be put, by `delay` or by `runAt`: a dedup key cannot be held for good. */
+const MAX_DELAY_MS = 365 * DAY_MS;
+const text = (max: number) => z.string().min(1).max(max).refine((s) => !s.includes('\0'), 'contains a NUL byte');
 
 export const enqueueBody = z.strictObject({
   queue: text(100),
   name: text(200).optional(),
   data: z.unknown().refine((value) => value !== undefined, 'data is required'),
   priority: z.number().int().min(1).max(10).optional(),
-  delay: z.number().int().min(0).max(365 * DAY_MS).optional(),
-  runAt: z.iso.datetime({ offset: true }).optional(),
+  delay: z.number().int().min(0).max(MAX_DELAY_MS).optional(),
+  runAt: z.iso.datetime({ offset: true }).refine((at) => Date.parse(at) - Date.now() <= MAX_DELAY_MS, 'at most 365 days from now').optional(),
   attempts: z.number().int().min(1).max(100).optional(),
   timeoutMs: z.number().int().min(1).max(7 * DAY_MS).optional(),
   dedupKey: text(256).optional(),

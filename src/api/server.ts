@@ -1,4 +1,4 @@
-// Entry of the api process: `node dist/api/server.js`. Listens on PORT; on
+// Entry of the api process: `node dist/api/server.js`. Listens on HOST:PORT; on
 // SIGTERM or SIGINT it stops accepting, lets in-flight requests finish (up to
 // SHUTDOWN_TIMEOUT_MS), closes the store and exits 0. A second signal forces.
 // Signal handlers only record; main() acts.
@@ -14,10 +14,10 @@ import { runMain } from '../lib/entry.js';
 const DASHBOARD_PATH = '/admin/queues';
 const WARM_UP_MS = 10_000;
 
-function listen(server: http.Server, port: number): Promise<void> {
+function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -43,10 +43,12 @@ async function main(): Promise<number> {
 
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout, so they close first
-  await listen(server, config.port);
+  await listen(server, config.port, config.host);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, mode: store.mode, auth: authEnabled ? 'keys' : 'open' }, `api listening on http://127.0.0.1:${port}`);
+  const host = typeof address === 'object' && address ? address.address : config.host;
+  const shown = host.includes(':') ? `[${host}]` : host; // where it really listens, as the OS says
+  logger.info({ host, port, mode: store.mode, auth: authEnabled ? 'keys' : 'open' }, `api listening on http://${shown}:${port}`);
   process.send?.({ type: 'api-listening', port });
 
   let signals = 0;

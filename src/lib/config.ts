@@ -3,6 +3,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { QUEUES, QUEUE_NAMES, envName, type QueueName } from '../queues/index.js';
+import { bytes, inputEnv, toInputConfig, type InputConfig } from './config-inputs.js';
+
+export type { InputConfig } from './config-inputs.js';
 
 export type StoreMode = 'redis' | 'postgres' | 'embedded';
 
@@ -28,6 +31,8 @@ export interface Config {
   embeddedPgPort: number;
   /** Namespace for every key or table: the Redis key prefix, the PostgreSQL schema. */
   prefix: string;
+  /** The api's listen address. */
+  host: string;
   port: number;
   metricsPort: number;
   workerQueues: QueueName[];
@@ -45,6 +50,8 @@ export interface Config {
   apiKeys: string[];
   adminApiKeys: string[];
   api: ApiConfig;
+  /** What job data may reach, and the caps on what it may cause. */
+  inputs: InputConfig;
   logLevel: string;
   production: boolean;
 }
@@ -59,6 +66,10 @@ export interface ApiConfig {
   enqueueRateLimit: number;
   /** How long a request waits on the store before answering 503. */
   storeTimeoutMs: number;
+  /** JSON bodies nested deeper than this are a 400. */
+  maxJsonDepth: number;
+  /** Failed authentications per minute per address before a 429; 0 turns the limit off. */
+  authFailureLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -68,12 +79,12 @@ export class ConfigError extends Error {
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const keyList = z.string().transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean));
 
-const base = z.object({
+const base = inputEnv.extend({
   REDIS_URL: z.string().url().optional(),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
-  JOBVISOR_DATA_DIR: z.string().min(1).default('./data'),
   JOBVISOR_PREFIX: z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'lower-case letters, digits and _').default('jobvisor'),
   EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
   METRICS_PORT: int(0, 65535).default(9464),
   WORKER_QUEUES: z.string().default('all'),
@@ -93,6 +104,8 @@ const base = z.object({
   API_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'a size such as 1mb, 512kb or 65536').default('1mb'),
   ENQUEUE_RATE_LIMIT: int(0).default(600),
   API_STORE_TIMEOUT_MS: int(50).default(5000),
+  API_MAX_JSON_DEPTH: int(2, 1000).default(32),
+  AUTH_FAILURE_LIMIT: int(0).default(20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
 });
@@ -101,9 +114,9 @@ function fail(variable: string, expected: string): never {
   throw new ConfigError(`${variable}: expected ${expected}`);
 }
 
-function parseBase(env: NodeJS.ProcessEnv) {
+function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = base.safeParse(cleaned);
+  const parsed = schema.safeParse(cleaned);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     fail(String(issue.path[0]), issue.message);
@@ -146,12 +159,6 @@ function queueConfig(env: NodeJS.ProcessEnv, name: QueueName, hardMemoryFactor: 
   };
 }
 
-/** `1mb`, `512kb` or a plain number of bytes. */
-function bytes(size: string): number {
-  const [, digits, unit = 'b'] = /^(\d+)(b|kb|mb)?$/i.exec(size)!;
-  return Number(digits) * { b: 1, kb: 1024, mb: 1024 * 1024 }[unit.toLowerCase() as 'b' | 'kb' | 'mb'];
-}
-
 function parseWorkerQueues(raw: string): QueueName[] {
   if (raw.trim() === 'all') return [...QUEUE_NAMES];
   const names = raw.split(',').map((q) => q.trim()).filter(Boolean);
@@ -161,8 +168,18 @@ function parseWorkerQueues(raw: string): QueueName[] {
   return names as QueueName[];
 }
 
+/** Only the input settings: what a handler reads at call time, without the rest of the environment. */
+export function loadInputConfig(env: NodeJS.ProcessEnv = process.env): InputConfig {
+  return toInputConfig(parseEnv(inputEnv, env));
+}
+
+/** `Production`, `PRODUCTION ` and `production` alike: a typo in case must not run the api open. */
+export function isProduction(nodeEnv: string | undefined): boolean {
+  return nodeEnv?.trim().toLowerCase() === 'production';
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const e = parseBase(env);
+  const e = parseEnv(base, env);
   const mode: StoreMode = e.REDIS_URL ? 'redis' : e.DATABASE_URL ? 'postgres' : 'embedded';
   const queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, queueConfig(env, n, e.WORKER_HARD_MEMORY_FACTOR)])) as Record<QueueName, QueueConfig>;
   return {
@@ -172,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.JOBVISOR_DATA_DIR),
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     prefix: e.JOBVISOR_PREFIX,
+    host: e.HOST,
     port: e.PORT,
     metricsPort: e.METRICS_PORT,
     workerQueues: parseWorkerQueues(e.WORKER_QUEUES),
@@ -188,8 +206,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     apiKeys: e.API_KEYS,
     adminApiKeys: e.ADMIN_API_KEYS,
-    api: { bodyLimitBytes: bytes(e.API_BODY_LIMIT), enqueueRateLimit: e.ENQUEUE_RATE_LIMIT, storeTimeoutMs: e.API_STORE_TIMEOUT_MS },
+    api: {
+      bodyLimitBytes: bytes(e.API_BODY_LIMIT), enqueueRateLimit: e.ENQUEUE_RATE_LIMIT, storeTimeoutMs: e.API_STORE_TIMEOUT_MS,
+      maxJsonDepth: e.API_MAX_JSON_DEPTH, authFailureLimit: e.AUTH_FAILURE_LIMIT,
+    },
+    inputs: toInputConfig(e),
     logLevel: e.LOG_LEVEL,
-    production: e.NODE_ENV === 'production',
+    production: isProduction(e.NODE_ENV),
   };
 }

@@ -8,6 +8,7 @@ import { ConfigError } from '../lib/config.js';
 import { fieldIssues, NotFoundError } from '../lib/errors.js';
 import type { ScheduleRecord, ScheduleSpec, ScheduleView, Store } from '../lib/store/index.js';
 import { QUEUE_NAMES, QUEUES, envName, isQueueName } from './index.js';
+import { validateWith } from './validate.js';
 
 /** Every queue's declared schedules; a job's name is its schedule's name. */
 export const DECLARED_SCHEDULES: readonly ScheduleSpec[] = QUEUE_NAMES.flatMap((queue) =>
@@ -16,7 +17,8 @@ export const DECLARED_SCHEDULES: readonly ScheduleSpec[] = QUEUE_NAMES.flatMap((
 /** A schedule field that does not hold, named so the api and the env check can say which. */
 export class InvalidScheduleError extends Error {
   override name = 'InvalidScheduleError';
-  constructor(readonly field: 'cron' | 'timezone' | 'queue' | 'priority', message: string) {
+  /** `cron`, `timezone`, `queue`, `priority`, or a field of the payload (`payload.maxAgeDays`). */
+  constructor(readonly field: string, message: string) {
     super(`${field}: ${message}`);
   }
 }
@@ -39,10 +41,19 @@ export function checkCron(cron: string, timezone?: string): void {
   }
 }
 
-export function validateSchedule(spec: ScheduleSpec): ScheduleSpec {
+/**
+ * A schedule that can fire, or whose payload was just given, must carry data
+ * its queue accepts: the same check as an enqueue. A disabled catalog entry
+ * may keep a placeholder payload until someone turns it on.
+ */
+export function validateSchedule(spec: ScheduleSpec, { payloadGiven = false } = {}): ScheduleSpec {
   checkCron(spec.cron, spec.timezone);
   if (!Number.isInteger(spec.priority) || spec.priority < 1 || spec.priority > 10) {
     throw new InvalidScheduleError('priority', 'a whole number from 1 to 10');
+  }
+  if ((spec.enabled || payloadGiven) && isQueueName(spec.queue)) {
+    const checked = validateWith(QUEUES[spec.queue].schema, spec.payload ?? {}, 'payload');
+    if (!checked.ok) throw new InvalidScheduleError(checked.field, checked.message);
   }
   return spec;
 }
@@ -151,7 +162,7 @@ export async function updateSchedule(store: Store, name: string, patch: Schedule
   const record = (await store.schedules.records()).find((r) => r.name === name);
   if (!record) throw new NotFoundError(`no schedule ${name}`);
   const next: ScheduleRecord = applyPatch(record, patch);
-  validateSchedule(next);
+  validateSchedule(next, { payloadGiven: patch.payload !== undefined });
   await store.schedules.save({ ...next, changedBy: 'api', updatedAt: new Date().toISOString() });
   return (await store.schedules.get(name))!;
 }

@@ -3,6 +3,7 @@
 // or JOBVISOR_LOG_FORMAT=json) JSON lines pass through whole, for a collector.
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
+import { isProduction } from '../lib/config.js';
 
 export type LogFormat = 'pretty' | 'json';
 
@@ -13,7 +14,7 @@ const HIDDEN = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'role', 'v', 
 
 export function logFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {
   if (env.JOBVISOR_LOG_FORMAT === 'json' || env.JOBVISOR_LOG_FORMAT === 'pretty') return env.JOBVISOR_LOG_FORMAT;
-  return env.NODE_ENV === 'production' ? 'json' : 'pretty';
+  return isProduction(env.NODE_ENV) ? 'json' : 'pretty';
 }
 
 function pretty(name: string, line: string, color: boolean): string {

@@ -34,8 +34,11 @@ function descendants(pids: number[]): number[] {
   return [...parents];
 }
 
-/** One real job per queue, on inputs made here: a clip (ffmpeg from npm), inline text, texts, a folder. */
-function jobs(scratch: string) {
+/** One real job per queue, on inputs made in the default input root: a clip (ffmpeg from npm), inline text, texts, a folder. */
+function jobs(dataDir: string) {
+  const scratch = path.join(dataDir, 'input');
+  const output = (relative: string) => path.join(dataDir, 'output', relative);
+  fs.mkdirSync(scratch);
   const clip = path.join(scratch, 'clip.mp4');
   execFileSync(FFMPEG, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=1:size=160x120:rate=10',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip]);
@@ -43,10 +46,10 @@ function jobs(scratch: string) {
   fs.mkdirSync(folder);
   fs.writeFileSync(path.join(folder, 'note.md'), '# A note\n\nThe supervisor drains before it recycles.\n');
   return [
-    { queue: 'video', data: { source: clip, height: 64 }, check: (r: any) => r.height === 64 && fs.existsSync(r.output) },
-    { queue: 'document', data: { content: 'hello world\n\nsecond paragraph here' }, check: (r: any) => r.chunks >= 1 && fs.existsSync(r.output) },
+    { queue: 'video', data: { source: 'clip.mp4', height: 64 }, check: (r: any) => r.height === 64 && fs.existsSync(output(r.output)) },
+    { queue: 'document', data: { content: 'hello world\n\nsecond paragraph here' }, check: (r: any) => r.chunks >= 1 && fs.existsSync(output(r.output)) },
     { queue: 'ai', data: { texts: ['a cat', 'a dog'], dimensions: 16 }, check: (r: any) => r.vectors === 2 && r.dimensions === 16 },
-    { queue: 'rag-sync', data: { source: folder }, check: (r: any) => r.fetched === 1 && r.new === 1 },
+    { queue: 'rag-sync', data: { source: 'knowledge' }, check: (r: any) => r.fetched === 1 && r.new === 1 },
   ];
 }
 

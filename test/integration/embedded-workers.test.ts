@@ -17,8 +17,11 @@ import { freePort } from '../helpers/ports.js';
 const FIXTURES = path.resolve(__dirname, '../fixtures/documents');
 const QUEUES = ['video', 'document', 'ai', 'rag-sync'];
 
-/** One real job per queue: a clip made by ffmpeg here, a fixture document, texts, a folder to sync. */
-async function sampleJobs(scratch: string): Promise<Record<string, unknown>> {
+/** One real job per queue, its inputs in the default input root (<data>/input): a clip made by ffmpeg here, a fixture document, texts, a folder to sync. */
+async function sampleJobs(dataDir: string): Promise<Record<string, unknown>> {
+  const scratch = path.join(dataDir, 'input');
+  fs.mkdirSync(scratch);
+  fs.copyFileSync(path.join(FIXTURES, 'lighthouse.pdf'), path.join(scratch, 'lighthouse.pdf'));
   const clip = path.join(scratch, 'clip.mp4');
   await run(FFMPEG, ['-hide_banner', '-y', '-f', 'lavfi', '-i', 'testsrc=duration=1:size=160x120:rate=10',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', clip], new AbortController().signal);
@@ -27,7 +30,7 @@ async function sampleJobs(scratch: string): Promise<Record<string, unknown>> {
   fs.copyFileSync(path.join(FIXTURES, 'bees.md'), path.join(folder, 'bees.md'));
   return {
     video: { source: clip, height: 64 },
-    document: { source: path.join(FIXTURES, 'lighthouse.pdf') },
+    document: { source: 'lighthouse.pdf' },
     ai: { texts: ['hello world', 'jobvisor runs jobs'] },
     'rag-sync': { source: folder },
   };
@@ -74,7 +77,7 @@ describe('embedded mode with one worker per queue', function () {
   });
 
   it('brings up the embedded server once for four workers started together, and runs a job on each queue', async () => {
-    const jobs = await sampleJobs(fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-samples-')));
+    const jobs = await sampleJobs(dataDir);
     workers = QUEUES.map((queue) => forkWorker(queue, env));
     store = await waitFor(async () => {
       const lock = path.join(dataDir, 'postgres.lock', 'pid');

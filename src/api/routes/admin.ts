@@ -19,7 +19,7 @@ export function adminRouter(ctx: ApiContext): Router {
   });
 
   for (const action of ['pause', 'resume'] as const) {
-    router.post(`/queues/:queue/${action}`, admin, ...jsonBody(ctx.config.api.bodyLimitBytes), async (req, res) => {
+    router.post(`/queues/:queue/${action}`, admin, ...jsonBody(ctx.config.api), async (req, res) => {
       const { queue } = parse(queueParams, req.params, 'params');
       if (!isQueueName(queue) || !queues.includes(queue)) throw unknownQueue(queue);
       await call(action === 'pause' ? store.pause(queue) : store.resume(queue));

@@ -1,5 +1,5 @@
 // The jobs routes of the HTTP API (README.md): enqueue, read, list, cancel, retry.
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import { createHash } from 'node:crypto';
 import { presentedKey } from '../auth.js';
@@ -10,7 +10,7 @@ import { apiJob, apiListedJob } from '../job-shape.js';
 import { enqueueBody, jobParams, listQuery, statusQuery, type EnqueueBody } from '../schemas.js';
 import { parse } from '../validate.js';
 import type { EnqueueInput } from '../../lib/store/index.js';
-import { isQueueName, type QueueName } from '../../queues/index.js';
+import { isQueueName, QUEUES, type QueueName } from '../../queues/index.js';
 import { validateJobData } from '../../queues/validate.js';
 
 /** How long past the store timeout a cancel may wait for an active job's handler to stop. */
@@ -55,6 +55,14 @@ export function jobsRouter(ctx: ApiContext): Router {
     if (!isQueueName(queue) || !queues.includes(queue)) throw unknownQueue(queue);
     return queue;
   };
+  /** A queue whose definition says `access: 'admin'` (housekeeping) takes no change from a user key. */
+  const changeable = (queue: string, res: Response): QueueName => {
+    const known = knownQueue(queue);
+    if (QUEUES[known].access === 'admin' && res.locals.role !== 'admin') {
+      throw new ApiError(403, 'forbidden', `queue "${known}" takes jobs from admin keys only`);
+    }
+    return known;
+  };
 
   const limiter = ctx.config.api.enqueueRateLimit > 0
     ? [rateLimit({
@@ -67,10 +75,10 @@ export function jobsRouter(ctx: ApiContext): Router {
       })]
     : [];
 
-  router.post('/jobs', user, ...limiter, ...jsonBody(ctx.config.api.bodyLimitBytes, { required: true }), async (req, res) => {
+  router.post('/jobs', user, ...limiter, ...jsonBody(ctx.config.api, { required: true }), async (req, res) => {
     const body = parse(enqueueBody, req.body, 'body');
     // The worker checks the same schema again; here a bad payload never reaches a queue.
-    const checked = validateJobData(knownQueue(body.queue), body.data);
+    const checked = validateJobData(changeable(body.queue, res), body.data);
     if (!checked.ok) {
       throw new ApiError(400, 'invalid_request', `invalid body: ${checked.field}: ${checked.message}`, { issues: [{ field: checked.field, message: checked.message }] });
     }
@@ -107,15 +115,15 @@ export function jobsRouter(ctx: ApiContext): Router {
     res.json(apiJob(job));
   });
 
-  router.delete('/jobs/:queue/:id', user, ...jsonBody(ctx.config.api.bodyLimitBytes), async (req, res) => {
+  router.delete('/jobs/:queue/:id', user, ...jsonBody(ctx.config.api), async (req, res) => {
     const { queue, id } = parse(jobParams, req.params, 'params');
-    const job = await call(store.cancel(knownQueue(queue), id), ctx.config.api.storeTimeoutMs + CANCEL_EXTRA_MS);
+    const job = await call(store.cancel(changeable(queue, res), id), ctx.config.api.storeTimeoutMs + CANCEL_EXTRA_MS);
     res.json(apiJob(job));
   });
 
-  router.post('/jobs/:queue/:id/retry', user, ...jsonBody(ctx.config.api.bodyLimitBytes), async (req, res) => {
+  router.post('/jobs/:queue/:id/retry', user, ...jsonBody(ctx.config.api), async (req, res) => {
     const { queue, id } = parse(jobParams, req.params, 'params');
-    const job = await call(store.retry(knownQueue(queue), id));
+    const job = await call(store.retry(changeable(queue, res), id));
     res.json(apiJob(job));
   });
 

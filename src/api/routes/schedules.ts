@@ -4,6 +4,8 @@
 // whether or not the app in front of it parsed the body first.
 import express, { Router, type ErrorRequestHandler, type Response } from 'express';
 import { fieldIssues, NotFoundError, StoreUnavailableError } from '../../lib/errors.js';
+import { checkShape } from '../body.js';
+import { ApiError } from '../errors.js';
 import { InvalidScheduleError, schedulePatchSchema, updateSchedule } from '../../queues/schedules.js';
 import type { Store } from '../../lib/store/index.js';
 
@@ -15,6 +17,7 @@ const toHttp: ErrorRequestHandler = (error, _req, res, _next) => {
   const type = (error as { type?: string }).type;
   if (type === 'entity.parse.failed') return sendError(res, 400, 'invalid_json', 'the body is not valid JSON');
   if (type === 'entity.too.large') return sendError(res, 413, 'payload_too_large', 'the body is too large');
+  if (error instanceof ApiError) return sendError(res, error.status, error.code, error.message, error.details);
   if (error instanceof InvalidScheduleError) {
     return sendError(res, 400, 'invalid_request', error.message, { field: error.field });
   }
@@ -23,9 +26,12 @@ const toHttp: ErrorRequestHandler = (error, _req, res, _next) => {
   sendError(res, 500, 'internal', 'internal error');
 };
 
-export function schedulesRouter(store: Store): Router {
+export function schedulesRouter(store: Store, { maxJsonDepth = 32 } = {}): Router {
   const router = Router();
-  router.use(express.json({ limit: '64kb' }));
+  router.use(express.json({ limit: '64kb' }), checkShape(maxJsonDepth));
+  router.param('name', (_req, _res, next, name: string) => {
+    next(name.includes('\0') ? new ApiError(400, 'invalid_request', 'name: contains a NUL byte', { field: 'name' }) : undefined);
+  });
 
   router.get('/', async (_req, res) => {
     res.json({ schedules: await store.schedules.list() });

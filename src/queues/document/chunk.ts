@@ -33,8 +33,14 @@ function breakBefore(text: string, start: number, limit: number): number {
   return limit;
 }
 
-/** Chunks of at most `size` characters; each begins `overlap` characters (rounded to a word) before the last one ended. */
-export function* chunk(text: string, size: number, overlap: number): Generator<Chunk> {
+/**
+ * Chunks of at most `size` characters; each begins `overlap` characters
+ * (rounded to a word) before the last one ended. The overlap is held to half
+ * the size, so every chunk moves on by at least 30% of it (a break may come at
+ * 80%) and the output stays within a small multiple of the text.
+ */
+export function* chunk(text: string, size: number, requestedOverlap: number): Generator<Chunk> {
+  const overlap = Math.min(requestedOverlap, Math.floor(size / 2));
   let start = 0;
   let index = 0;
   while (start < text.length) {

@@ -1,10 +1,19 @@
 // Text out of each format, as sections (a PDF's pages, one section otherwise),
-// with progress reported per section. Libraries: unpdf (pdf.js), mammoth, cheerio.
+// with progress reported per section. Libraries: unpdf (pdf.js), mammoth,
+// cheerio. A DOCX or PDF is checked for decompression bombs first, and the
+// text is capped; a parser's own error message is not passed on, since it may
+// quote the file.
 import * as cheerio from 'cheerio';
 import mammoth from 'mammoth';
 import { getDocumentProxy } from 'unpdf';
 import { UnrecoverableError } from '../../lib/errors.js';
+import { checkDocx, checkPdf } from './bombs.js';
 import type { DocumentFormat } from './load.js';
+
+export interface ExtractLimits {
+  maxUnzippedBytes: number;
+  maxTextChars: number;
+}
 
 export interface Extracted {
   title?: string;
@@ -14,18 +23,25 @@ export interface Extracted {
 
 type OnSection = (done: number, total: number) => Promise<void>;
 
-async function fromPdf(bytes: Buffer, signal: AbortSignal, onSection: OnSection): Promise<Extracted> {
-  const pdf = await getDocumentProxy(new Uint8Array(bytes)).catch((error: Error) => {
-    throw new UnrecoverableError(`not a readable PDF: ${error.message}`);
+const tooMuchText = (limit: number) => new UnrecoverableError(`the document holds more than ${limit} characters of text (JOBVISOR_MAX_TEXT_CHARS)`);
+
+async function fromPdf(bytes: Buffer, signal: AbortSignal, onSection: OnSection, limits: ExtractLimits): Promise<Extracted> {
+  await checkPdf(bytes, limits.maxUnzippedBytes);
+  const pdf = await getDocumentProxy(new Uint8Array(bytes)).catch(() => {
+    throw new UnrecoverableError('not a readable PDF');
   });
   try {
     const sections: string[] = [];
+    let characters = 0;
     for (let number = 1; number <= pdf.numPages; number++) {
       signal.throwIfAborted();
       const page = await pdf.getPage(number);
       const content = await page.getTextContent();
-      sections.push(content.items.map((item) => ('str' in item ? item.str + (item.hasEOL ? '\n' : ' ') : '')).join(''));
+      const text = content.items.map((item) => ('str' in item ? item.str + (item.hasEOL ? '\n' : ' ') : '')).join('');
       page.cleanup();
+      characters += text.length;
+      if (characters > limits.maxTextChars) throw tooMuchText(limits.maxTextChars);
+      sections.push(text);
       await onSection(number, pdf.numPages);
     }
     const info = (await pdf.getMetadata().catch(() => undefined))?.info as { Title?: string } | undefined;
@@ -35,9 +51,10 @@ async function fromPdf(bytes: Buffer, signal: AbortSignal, onSection: OnSection)
   }
 }
 
-async function fromDocx(bytes: Buffer): Promise<Extracted> {
-  const result = await mammoth.extractRawText({ buffer: bytes }).catch((error: Error) => {
-    throw new UnrecoverableError(`not a readable DOCX: ${error.message}`);
+async function fromDocx(bytes: Buffer, limits: ExtractLimits): Promise<Extracted> {
+  await checkDocx(bytes, limits.maxUnzippedBytes);
+  const result = await mammoth.extractRawText({ buffer: bytes }).catch(() => {
+    throw new UnrecoverableError('not a readable DOCX');
   });
   return { sections: [result.value] };
 }
@@ -73,13 +90,13 @@ function fromMarkdown(markdown: string): Extracted {
   return { ...(title ? { title } : {}), sections: [text] };
 }
 
-export async function extract(bytes: Buffer, format: DocumentFormat, signal: AbortSignal, onSection: OnSection): Promise<Extracted> {
+export async function extract(bytes: Buffer, format: DocumentFormat, signal: AbortSignal, onSection: OnSection, limits: ExtractLimits): Promise<Extracted> {
   let extracted: Extracted;
   switch (format) {
     case 'pdf':
-      return fromPdf(bytes, signal, onSection);
+      return fromPdf(bytes, signal, onSection, limits);
     case 'docx':
-      extracted = await fromDocx(bytes);
+      extracted = await fromDocx(bytes, limits);
       break;
     case 'html':
       extracted = fromHtml(bytes.toString('utf8'));
@@ -91,6 +108,7 @@ export async function extract(bytes: Buffer, format: DocumentFormat, signal: Abo
       extracted = { sections: [bytes.toString('utf8')] };
       break;
   }
+  if (extracted.sections[0]!.length > limits.maxTextChars) throw tooMuchText(limits.maxTextChars);
   await onSection(1, 1);
   return extracted;
 }

@@ -1,9 +1,9 @@
-// Getting a document's bytes and knowing its format: a local path or an
-// http(s) URL, the format from the caller, the extension, the content type, or
-// the first bytes.
-import fs from 'node:fs/promises';
+// Getting a document's bytes and knowing its format: a file under the input
+// roots or an http(s) URL, both through the input gate (src/queues/io), the
+// format from the caller, the extension, the content type, or the first bytes.
 import path from 'node:path';
-import { UnrecoverableError } from '../../lib/errors.js';
+import { readInput } from '../io/inputs.js';
+import { fetchUrl, isHttpUrl } from '../io/url-guard.js';
 import type { DOCUMENT_FORMATS } from './schema.js';
 
 export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
@@ -12,8 +12,6 @@ export interface Loaded {
   bytes: Buffer;
   format: DocumentFormat;
 }
-
-const MAX_BYTES = 50 * 1024 * 1024;
 
 const BY_EXTENSION: Record<string, DocumentFormat> = {
   '.pdf': 'pdf', '.docx': 'docx', '.html': 'html', '.htm': 'html', '.md': 'markdown', '.markdown': 'markdown', '.txt': 'text',
@@ -36,38 +34,12 @@ function byMagic(bytes: Buffer): DocumentFormat {
   return 'text';
 }
 
-async function fetchBytes(url: string, signal: AbortSignal): Promise<{ bytes: Buffer; type: string | null }> {
-  const response = await fetch(url, { signal, redirect: 'follow' });
-  if (!response.ok) {
-    const message = `GET ${url}: HTTP ${response.status}`;
-    // A 4xx will answer the same on retry; a 5xx or 429 may not.
-    if (response.status >= 400 && response.status < 500 && response.status !== 429) throw new UnrecoverableError(message);
-    throw new Error(message);
-  }
-  const length = Number(response.headers.get('content-length') ?? 0);
-  if (length > MAX_BYTES) throw new UnrecoverableError(`GET ${url}: ${length} bytes is over the ${MAX_BYTES}-byte limit`);
-  const bytes = Buffer.from(await response.arrayBuffer());
-  if (bytes.length > MAX_BYTES) throw new UnrecoverableError(`GET ${url}: over the ${MAX_BYTES}-byte limit`);
-  return { bytes, type: response.headers.get('content-type') };
-}
-
-async function readFile(file: string): Promise<Buffer> {
-  try {
-    const stat = await fs.stat(file);
-    if (stat.size > MAX_BYTES) throw new UnrecoverableError(`${file}: ${stat.size} bytes is over the ${MAX_BYTES}-byte limit`);
-    return await fs.readFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UnrecoverableError(`${file}: no such file`);
-    throw error;
-  }
-}
-
 export async function load(source: string, format: DocumentFormat | undefined, signal: AbortSignal): Promise<Loaded> {
-  if (/^https?:\/\//i.test(source)) {
-    const { bytes, type } = await fetchBytes(source, signal);
-    const extension = path.extname(new URL(source).pathname).toLowerCase();
-    return { bytes, format: format ?? BY_EXTENSION[extension] ?? byContentType(type) ?? byMagic(bytes) };
+  if (isHttpUrl(source)) {
+    const { bytes, contentType, url } = await fetchUrl(source, { signal });
+    const extension = path.extname(url.pathname).toLowerCase();
+    return { bytes, format: format ?? BY_EXTENSION[extension] ?? byContentType(contentType) ?? byMagic(bytes) };
   }
-  const bytes = await readFile(source);
+  const bytes = await readInput(source, signal);
   return { bytes, format: format ?? BY_EXTENSION[path.extname(source).toLowerCase()] ?? byMagic(bytes) };
 }

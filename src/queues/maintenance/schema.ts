@@ -2,8 +2,8 @@
 import { z } from 'zod';
 
 export const maintenanceSchema = z.object({
-  /** Remove output files last modified longer ago than this. */
-  maxAgeDays: z.number().min(0).default(30),
+  /** Remove output files last modified longer ago than this; never under a day (JOBVISOR_CLEANUP_MIN_AGE_DAYS may raise the floor). */
+  maxAgeDays: z.number().min(1).default(30),
   /** Report what would go, remove nothing. */
   dryRun: z.boolean().default(false),
 });

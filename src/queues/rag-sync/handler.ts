@@ -1,4 +1,4 @@
-// rag-sync: find the items of a source (RSS/Atom feed URL or local folder) that
+// rag-sync: find the items of a source (RSS/Atom feed URL or a folder under the input roots) that
 // are new since the last sync, and run each through document, then ai, as one
 // BullMQ flow:
 //
@@ -15,7 +15,8 @@ import type { FlowInput } from '../../lib/store/index.js';
 import { defineHandler, type HandlerContext } from '../define.js';
 import { ragSyncSchema, type RagSyncJob } from './schema.js';
 import { advance, newItems, type Cursor } from './cursor.js';
-import { fetchFeed, isUrl, listFolder, type SourceItem } from './sources.js';
+import { isHttpUrl } from '../io/url-guard.js';
+import { fetchFeed, listFolder, type SourceItem } from './sources.js';
 
 function cursorKey(source: string): string {
   return `rag-sync:cursor:${createHash('sha256').update(source).digest('hex').slice(0, 32)}`;
@@ -35,27 +36,37 @@ function itemFlow(item: SourceItem, data: RagSyncJob): FlowInput {
   };
 }
 
-async function sync(data: RagSyncJob, ctx: HandlerContext) {
-  const sources = data.feeds ?? [data.source!];
-  let fetched = 0;
-  const fresh: { source: string; items: SourceItem[]; cursor: Cursor | undefined }[] = [];
-  const sourceErrors: { item: string; error: string }[] = [];
+interface Gathered {
+  fetched: number;
+  fresh: { source: string; items: SourceItem[]; cursor: Cursor | undefined }[];
+  errors: { item: string; error: string }[];
+}
+
+/** Each source's items that are new since its cursor, oldest first. */
+async function gather(sources: string[], data: RagSyncJob, ctx: HandlerContext): Promise<Gathered> {
+  const gathered: Gathered = { fetched: 0, fresh: [], errors: [] };
   for (const [i, source] of sources.entries()) {
     let items: SourceItem[];
     try {
-      items = isUrl(source) ? await fetchFeed(source, ctx.signal) : await listFolder(source);
+      items = isHttpUrl(source) ? await fetchFeed(source, ctx.signal) : await listFolder(source);
     } catch (error) {
       // One feed of a news-fetch list being down does not hold back the others; a single source fails the job.
       if (!data.feeds || ctx.signal.aborted) throw error;
-      sourceErrors.push({ item: source, error: (error as Error).message });
+      gathered.errors.push({ item: source, error: (error as Error).message });
       continue;
     }
     const cursor = await ctx.state.get<Cursor>(cursorKey(source));
     const unseen = newItems(items, cursor).sort((a, b) => (a.publishedAt ?? 0) - (b.publishedAt ?? 0));
-    fetched += items.length;
-    fresh.push({ source, items: unseen, cursor });
+    gathered.fetched += items.length;
+    gathered.fresh.push({ source, items: unseen, cursor });
     await ctx.progress({ current: i + 1, total: sources.length, message: `${source}: ${unseen.length} new of ${items.length}` });
   }
+  return gathered;
+}
+
+async function sync(data: RagSyncJob, ctx: HandlerContext) {
+  const sources = data.feeds ?? [data.source!];
+  const { fetched, fresh, errors } = await gather(sources, data, ctx);
   // Oldest first, up to maxItems: what is left over is still new next time.
   let room = data.maxItems;
   const taken = fresh.map((f) => {
@@ -64,17 +75,20 @@ async function sync(data: RagSyncJob, ctx: HandlerContext) {
     return { ...f, items };
   });
   const items = taken.flatMap((t) => t.items);
+  // An item with no content and no web link (a feed naming a local path, say) has nothing the document queue may read.
+  const readable = items.filter((item) => item.content !== undefined || item.source !== undefined);
+  for (const item of items) if (!readable.includes(item)) errors.push({ item: item.id, error: 'no content and no http(s) link to read' });
   let flow = null;
-  if (items.length > 0) {
+  if (readable.length > 0) {
     const root = await ctx.enqueueFlow({
       queue: 'rag-sync', name: 'collect',
-      data: { collect: { sources, fetched, errors: sourceErrors } },
-      children: items.map((item) => itemFlow(item, data)),
+      data: { collect: { sources, fetched, errors } },
+      children: readable.map((item) => itemFlow(item, data)),
     });
     flow = { queue: root.queue, id: root.id };
   }
   for (const t of taken) if (t.items.length > 0) await ctx.state.set(cursorKey(t.source), advance(t.cursor, t.items));
-  return { sources, fetched, new: items.length, flow, errors: sourceErrors };
+  return { sources, fetched, new: items.length, flow, errors };
 }
 
 interface ItemResult {

@@ -10,8 +10,9 @@ export default defineQueue({
   handler: () => import('./handler.js'),
   // news-fetch ships disabled: there is no feed worth fetching by default. Turn it on with
   // CRON_NEWS_FETCH='{"enabled": true, "payload": {"feeds": ["https://…/feed.xml"]}}'.
+  // `knowledge` is looked up under the input roots: <JOBVISOR_DATA_DIR>/input/knowledge by default.
   schedules: [
-    { name: 'rag-sync', cron: '0 6 * * *', payload: { source: './data/knowledge' }, priority: 5, enabled: true },
+    { name: 'rag-sync', cron: '0 6 * * *', payload: { source: 'knowledge' }, priority: 5, enabled: true },
     { name: 'news-fetch', cron: '0 */4 * * *', payload: { feeds: [] }, priority: 5, enabled: false },
   ],
 });

@@ -9,10 +9,10 @@ const collectSchema = z.object({
 });
 
 export const ragSyncSchema = z.object({
-  /** An RSS or Atom feed URL, or a folder on the worker host. */
+  /** An RSS or Atom feed URL, or a folder under the input roots (JOBVISOR_INPUT_ROOTS). */
   source: z.string().min(1).optional(),
-  /** news-fetch: several feed URLs in one sync. */
-  feeds: z.array(z.string().url()).min(1).max(100).optional(),
+  /** news-fetch: several feed URLs (http or https) in one sync. */
+  feeds: z.array(z.string().url().regex(/^https?:\/\//i, 'an http or https URL')).min(1).max(100).optional(),
   /** At most this many new items per sync; the rest wait for the next one. */
   maxItems: z.number().int().min(1).max(1000).default(100),
   chunkSize: z.number().int().min(100).max(20_000).default(1000),
@@ -20,5 +20,6 @@ export const ragSyncSchema = z.object({
   provider: z.enum(['local', 'openai']).optional(),
   /** Set by the sync job on the flow's parent; not for callers. */
   collect: collectSchema.optional(),
-}).refine((d) => d.source || d.feeds || d.collect, { path: ['source'], message: 'give source (a feed URL or a folder) or feeds (feed URLs)' });
+}).refine((d) => d.source || d.feeds || d.collect, { path: ['source'], message: 'give source (a feed URL or a folder) or feeds (feed URLs)' })
+  .refine((d) => d.overlap <= d.chunkSize / 2, { path: ['overlap'], message: 'must be at most half of chunkSize' });
 export type RagSyncJob = z.infer<typeof ragSyncSchema>;

@@ -1,21 +1,24 @@
-// video: probe a local file (ffprobe), transcode it to H.264 mp4 at the
-// requested height and take a thumbnail (ffmpeg). Progress comes from ffmpeg's
-// own `-progress` output. Cancel and timeout kill ffmpeg and remove the job's
-// partial output: a half-written mp4 never stays behind.
+// video: probe a file under the input roots (ffprobe), transcode it to H.264
+// mp4 at the requested height and take a thumbnail (ffmpeg). The input gate
+// opens the file; ffmpeg reads that descriptor, never a path from the job.
+// Progress comes from ffmpeg's own `-progress` output. Cancel and timeout kill
+// ffmpeg and remove the job's partial output: a half-written mp4 never stays.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { defineHandler, type HandlerContext } from '../define.js';
-import { outputDir } from '../io/output.js';
+import { openInput } from '../io/inputs.js';
+import { outputFolder, relativeOutput } from '../io/output.js';
 import { videoSchema, type VideoJob } from './schema.js';
-import { FFMPEG, probe, progressSeconds, run } from './ffmpeg.js';
+import { FFMPEG, inputArgs, probe, progressSeconds, run, type MediaInput } from './ffmpeg.js';
 
-async function transcode(data: VideoJob, durationSec: number, target: string, ctx: HandlerContext): Promise<void> {
+async function transcode(data: VideoJob, input: MediaInput, durationSec: number, target: string, ctx: HandlerContext): Promise<void> {
   let lastReported = -1;
   let pending = '';
+  const { args: inputOptions, fd } = inputArgs(input);
   const args = [
-    '-hide_banner', '-nostats', '-y', '-i', data.source,
+    '-hide_banner', '-nostats', '-y', ...inputOptions,
     '-vf', `scale=-2:${data.height}`, '-c:v', 'libx264', '-preset', data.preset, '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-movflags', '+faststart', '-f', 'mp4', '-progress', 'pipe:1', target,
+    '-c:a', 'aac', '-movflags', '+faststart', '-f', 'mp4', '-progress', 'pipe:1', `file:${target}`,
   ];
   await run(FFMPEG, args, ctx.signal, (chunk) => {
     pending += chunk;
@@ -29,34 +32,43 @@ async function transcode(data: VideoJob, durationSec: number, target: string, ct
       lastReported = percent;
       void ctx.progress({ current: percent, total: 100, message: `transcoding ${seconds.toFixed(1)}s of ${durationSec.toFixed(1)}s` }).catch(() => {});
     }
-  });
+  }, fd);
+}
+
+async function thumbnailOf(video: string, at: number, target: string, signal: AbortSignal): Promise<void> {
+  await run(FFMPEG, ['-hide_banner', '-y', '-ss', String(at), ...inputArgs(video).args, '-frames:v', '1', '-q:v', '3', `file:${target}`], signal);
 }
 
 export default defineHandler({
   schema: videoSchema,
   async run(data, ctx) {
-    const source = await probe(data.source, ctx.signal);
-    const dir = path.join(outputDir(), 'video', ctx.jobId);
-    const video = path.join(dir, `${data.height}p.mp4`);
-    const thumbnail = path.join(dir, 'thumbnail.jpg');
-    await fs.rm(dir, { recursive: true, force: true }); // a retry starts clean
-    await fs.mkdir(dir, { recursive: true });
+    const dir = outputFolder('video', ctx.jobId);
+    const opened = await openInput(data.source);
     try {
-      await ctx.progress({ current: 0, total: 100, message: `probed: ${source.width}x${source.height}, ${source.durationSec.toFixed(1)}s` });
-      await transcode(data, source.durationSec, `${video}.partial`, ctx);
-      await fs.rename(`${video}.partial`, video);
-      const at = data.thumbnailAtSec ?? source.durationSec / 10;
-      await run(FFMPEG, ['-hide_banner', '-y', '-ss', String(Math.min(at, Math.max(0, source.durationSec - 0.1))), '-i', video,
-        '-frames:v', '1', '-q:v', '3', thumbnail], ctx.signal);
-      const result = await probe(video, ctx.signal);
-      await ctx.progress({ current: 100, total: 100, message: 'done' });
-      return {
-        output: video, thumbnail, width: result.width, height: result.height, durationSec: result.durationSec,
-        source: { path: data.source, ...source },
-      };
-    } catch (error) {
-      await fs.rm(dir, { recursive: true, force: true });
-      throw error;
+      const input: MediaInput = { fd: opened.fd, name: data.source };
+      const source = await probe(input, ctx.signal);
+      const video = path.join(dir, `${data.height}p.mp4`);
+      const thumbnail = path.join(dir, 'thumbnail.jpg');
+      await fs.rm(dir, { recursive: true, force: true }); // a retry starts clean
+      await fs.mkdir(dir, { recursive: true });
+      try {
+        await ctx.progress({ current: 0, total: 100, message: `probed: ${source.width}x${source.height}, ${source.durationSec.toFixed(1)}s` });
+        await transcode(data, input, source.durationSec, `${video}.partial`, ctx);
+        await fs.rename(`${video}.partial`, video);
+        const at = data.thumbnailAtSec ?? source.durationSec / 10;
+        await thumbnailOf(video, Math.min(at, Math.max(0, source.durationSec - 0.1)), thumbnail, ctx.signal);
+        const result = await probe(video, ctx.signal);
+        await ctx.progress({ current: 100, total: 100, message: 'done' });
+        return {
+          output: relativeOutput(video), thumbnail: relativeOutput(thumbnail), width: result.width, height: result.height,
+          durationSec: result.durationSec, source: { path: data.source, ...source },
+        };
+      } catch (error) {
+        await fs.rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+    } finally {
+      await opened.close();
     }
   },
 });

@@ -26,7 +26,7 @@ describe('ai queue', function () {
     const done = await h.settled('ai', job.id);
     expect(done.state, JSON.stringify(done.error)).to.equal('completed');
     const result = done.result as AiResult;
-    return { result, lines: await readJsonLines<VectorLine>(result.output), job: done };
+    return { result, lines: await readJsonLines<VectorLine>(h.file(result.output)), job: done };
   }
 
   describe('local provider (feature hashing: lexical, not semantic)', () => {
@@ -90,10 +90,11 @@ describe('ai queue', function () {
       process.env.OPENAI_BASE_URL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
       process.env.OPENAI_API_KEY = 'test-key';
       process.env.EMBEDDINGS_MODEL = 'fake-embed-3';
+      process.env.AI_PROVIDERS_ALLOWED = 'local,openai'; // a job may name openai only when the operator allows it
     });
 
     after(async () => {
-      for (const key of ['OPENAI_BASE_URL', 'OPENAI_API_KEY', 'EMBEDDINGS_MODEL']) {
+      for (const key of ['OPENAI_BASE_URL', 'OPENAI_API_KEY', 'EMBEDDINGS_MODEL', 'AI_PROVIDERS_ALLOWED']) {
         if (saved[key] === undefined) delete process.env[key];
         else process.env[key] = saved[key];
       }

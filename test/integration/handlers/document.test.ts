@@ -43,7 +43,7 @@ describe('document queue', function () {
       const done = await h.settled('document', job.id);
       expect(done.state, JSON.stringify(done.error)).to.equal('completed');
       const result = done.result as DocumentResult;
-      return { result, lines: await readJsonLines<ChunkLine>(result.output), job: done };
+      return { result, lines: await readJsonLines<ChunkLine>(h.file(result.output)), job: done };
     }
 
     it('extracts the text of each page of a PDF, with progress by page', async () => {
@@ -57,7 +57,7 @@ describe('document queue', function () {
       expect(lines.find((l) => l.text.includes('dusk'))!.sections[0]).to.equal(1);
       expect(lines.find((l) => l.text.includes('foghorn'))!.sections[1]).to.equal(2);
       expect(job.timeline.filter((t) => t.event === 'progress').length).to.be.at.least(2);
-      expect(path.basename(result.output)).to.equal(`${job.id}.jsonl`);
+      expect(result.output).to.equal(path.join('document', `${job.id}.jsonl`)); // named relative to the output folder
     });
 
     it('extracts the paragraphs of a DOCX', async () => {
@@ -94,7 +94,7 @@ describe('document queue', function () {
       expect(result.chunks).to.equal(lines.length).and.to.be.greaterThan(10);
       expect(lines.every((l) => l.text.length <= 500)).to.equal(true);
       expect(lines[1]!.start).to.be.lessThan(lines[0]!.end);
-      expect(fs.existsSync(`${result.output}.partial`)).to.equal(false);
+      expect(fs.existsSync(h.file(`${result.output}.partial`))).to.equal(false);
     });
 
     it('fails a job with invalid data at once, naming the field, without retrying', async () => {

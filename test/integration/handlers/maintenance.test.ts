@@ -4,7 +4,7 @@ import path from 'node:path';
 import maintenanceHandler from '../../../src/queues/maintenance/handler.js';
 import { useHarness } from './harness.js';
 
-interface CleanupResult { dir: string; removed: string[]; removedBytes: number; kept: number; dryRun: boolean }
+interface CleanupResult { removed: string[]; removedBytes: number; kept: number; dryRun: boolean }
 
 function write(file: string, ageDays: number, content = 'x'.repeat(100)): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -39,7 +39,6 @@ describe('maintenance queue: cache-cleanup', function () {
     expect(fs.existsSync(path.join(h.output, 'document', 'old.jsonl'))).to.equal(true);
 
     const result = await cleanup({ maxAgeDays: 7 });
-    expect(result.dir).to.equal(h.output);
     expect(result.removed).to.have.members([
       path.join('document', 'old.jsonl'), path.join('video', 'old-job', '480p.mp4'), path.join('video', 'old-job', 'thumbnail.jpg'),
     ]);
@@ -51,8 +50,27 @@ describe('maintenance queue: cache-cleanup', function () {
   });
 
   it('does not take a directory from the job, so a job cannot aim it elsewhere', async () => {
-    const { job } = await h.store.enqueue({ queue: 'maintenance', data: { dir: '/', maxAgeDays: 0 } });
+    write(path.join(h.scratch, 'elsewhere.txt'), 100);
+    const result = await cleanup({ dir: h.scratch, maxAgeDays: 1 });
+    expect(result.removed.filter((f) => f.includes('elsewhere'))).to.deep.equal([]);
+    expect(fs.existsSync(path.join(h.scratch, 'elsewhere.txt'))).to.equal(true);
+  });
+
+  it('keeps files younger than the floor whatever the job asks (JOBVISOR_CLEANUP_MIN_AGE_DAYS)', async () => {
+    write(path.join(h.output, 'document', 'hours-old.jsonl'), 0.5);
+    const { job } = await h.store.enqueue({ queue: 'maintenance', name: 'cache-cleanup', data: { maxAgeDays: 0 } });
     const done = await h.settled('maintenance', job.id);
-    expect((done.result as CleanupResult).dir).to.equal(h.output);
+    expect(done.state).to.equal('failed');
+    expect(done.attempts).to.equal(1);
+    process.env.JOBVISOR_CLEANUP_MIN_AGE_DAYS = '3';
+    try {
+      const { job: raised } = await h.store.enqueue({ queue: 'maintenance', name: 'cache-cleanup', data: { maxAgeDays: 2 } });
+      const refused = await h.settled('maintenance', raised.id);
+      expect(refused.state).to.equal('failed');
+      expect(refused.error!.message).to.match(/at least 3 \(JOBVISOR_CLEANUP_MIN_AGE_DAYS\)/);
+    } finally {
+      delete process.env.JOBVISOR_CLEANUP_MIN_AGE_DAYS;
+    }
+    expect(fs.existsSync(path.join(h.output, 'document', 'hours-old.jsonl'))).to.equal(true);
   });
 });

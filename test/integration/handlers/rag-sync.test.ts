@@ -99,7 +99,7 @@ describe('rag-sync queue', function () {
       expect(collect!.errors).to.have.length(1);
       expect(collect!.errors[0]!.item).to.equal('gone');
       expect(collect!.errors[0]!.error).to.match(/404/);
-      const written = (await Promise.all(collect!.outputs.map((file) => readJsonLines(file)))).flat();
+      const written = (await Promise.all(collect!.outputs.map((file) => readJsonLines(h.file(file))))).flat();
       expect(written).to.have.length(collect!.vectors);
     });
 

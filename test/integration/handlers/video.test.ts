@@ -59,13 +59,13 @@ describe('video queue', function () {
       const done = await h.settled('video', job.id);
       expect(done.state, JSON.stringify(done.error)).to.equal('completed');
       const result = done.result as VideoResult;
-      const probed = await probe(result.output, new AbortController().signal);
+      const probed = await probe(h.file(result.output), new AbortController().signal);
       expect(probed.height).to.equal(120);
       expect(probed.width).to.equal(160);
       expect(probed.codec).to.equal('h264');
       expect(probed.durationSec).to.be.closeTo(2, 0.3);
-      expect(fs.statSync(result.thumbnail).size).to.be.greaterThan(500);
-      expect(path.dirname(result.output)).to.equal(path.join(h.output, 'video', job.id));
+      expect(fs.statSync(h.file(result.thumbnail)).size).to.be.greaterThan(500);
+      expect(path.dirname(result.output)).to.equal(path.join('video', job.id)); // named relative to the output folder
       expect(done.timeline.filter((t) => t.event === 'progress').length).to.be.at.least(2);
     });
 
@@ -101,7 +101,7 @@ describe('video queue', function () {
     });
 
     it('cancelling a transcode midway leaves no ffmpeg process and no partial file', async () => {
-      worker = forkWorker('video', { REDIS_URL, JOBVISOR_PREFIX: h.prefix, JOBVISOR_OUTPUT_DIR: h.output, QUEUE_VIDEO_CONCURRENCY: '1' });
+      worker = forkWorker('video', { REDIS_URL, JOBVISOR_PREFIX: h.prefix, JOBVISOR_OUTPUT_DIR: h.output, JOBVISOR_INPUT_ROOTS: h.scratch, QUEUE_VIDEO_CONCURRENCY: '1' });
       const { job } = await h.store.enqueue({ queue: 'video', data: { source: long, height: 720, preset: 'medium' } });
       const dir = path.join(h.output, 'video', job.id);
       // Midway: ffmpeg runs, has written part of the file, and has reported progress.

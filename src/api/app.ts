@@ -18,12 +18,9 @@ import { fleetRouter } from './routes/fleet.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { schedulesRouter } from './routes/schedules.js';
-<<<<<<< HEAD
+import { sameOriginWrites } from './same-origin.js';
 import { limitsOf } from './stats.js';
 import { SupervisorMemory } from './supervisor-memory.js';
-=======
-import { sameOriginWrites } from './same-origin.js';
->>>>>>> untrusted-input
 import { storeCaller } from './store-call.js';
 
 export interface AppOptions {

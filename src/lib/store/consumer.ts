@@ -6,7 +6,7 @@
 // Nothing here runs on the success path but BullMQ itself: no extra round trip
 // per completed job.
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
-import { coerceError, JobCancelledError } from '../errors.js';
+import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
@@ -41,6 +41,11 @@ function finalError(error: Error): Error {
   const unrecoverable = new BullUnrecoverableError(error.message);
   unrecoverable.stack = error.stack;
   return unrecoverable;
+}
+
+/** A failure that did not go through the pipeline, judged by BullMQ's own rule. */
+function failure(job: ActiveJob, error: Error): JobOutcome {
+  return { kind: job.finalAttempt || isUnrecoverable(error) ? 'failed' : 'retry', error };
 }
 
 export class BullConsumer implements Consumer {
@@ -111,8 +116,7 @@ export class BullConsumer implements Consumer {
     try {
       outcome = await this.processor(active, controller);
     } catch (thrown) {
-      // A processor breaking its contract (it should never reject) still ends the attempt in one outcome.
-      outcome = { kind: active.finalAttempt ? 'failed' : 'retry', error: coerceError(thrown) };
+      outcome = failure(active, coerceError(thrown)); // a processor breaking its contract: it should never reject
     } finally {
       this.running.delete(id);
     }
@@ -150,11 +154,10 @@ export class BullConsumer implements Consumer {
     job.opts.removeOnFail = true; // read by BullMQ's move to failed, on Redis and PostgreSQL alike
   }
 
-  /** BullMQ recorded the attempt; a failure without an outcome is one BullMQ made before the processor ran. */
+  /** BullMQ recorded the attempt (its completed or failed event): the BullMQ-side bookkeeping, then the pipeline's last step. */
   private recorded(job: Job, error?: Error): void {
     const id = String(job.id);
-    const settled = this.settled.get(job) ?? { active: this.activeJob(job), outcome: { kind: 'failed', error: error ?? new Error('failed') } };
-    this.settled.delete(job);
+    const settled = this.outcomeRecorded(job, error);
     const { active, outcome } = settled;
     if (outcome.kind === 'completed') this.unflushed.completed++;
     else if (outcome.kind !== 'cancelled') this.unflushed.failed++;
@@ -164,6 +167,15 @@ export class BullConsumer implements Consumer {
     }
     if (retries(outcome) && 'error' in outcome && job.processedOn) this.track(this.logRetry(job, job.processedOn, outcome.error.message));
     this.events.recorded?.(active, outcome);
+  }
+
+  /** The attempt's outcome, unless BullMQ failed the job itself: before the processor ran, or when the completion could not be stored. */
+  private outcomeRecorded(job: Job, error: Error | undefined): Settled {
+    const settled = this.settled.get(job);
+    this.settled.delete(job);
+    if (settled && !(error && settled.outcome.kind === 'completed')) return settled;
+    const active = settled?.active ?? this.activeJob(job);
+    return { active, outcome: failure(active, error ?? new Error('failed')) };
   }
 
   private async logRetry(job: Job, startedAt: number, reason: string): Promise<void> {

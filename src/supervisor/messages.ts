@@ -2,8 +2,12 @@
 // per direction, discriminated by `type`, so both sides switch exhaustively.
 import type { RestartReason } from '../lib/metric-names.js';
 
-export interface HeartbeatMessage {
-  type: 'heartbeat';
+/**
+ * A worker's numbers, as its heartbeat reports them every second. The one
+ * definition: the worker's runtime builds it, the supervisor reads it, and the
+ * process registry keeps the part of it the api lists.
+ */
+export interface WorkerStats {
   rss: number;
   heapUsed: number;
   active: number;
@@ -14,6 +18,8 @@ export interface HeartbeatMessage {
   /** Jobs whose handler ignored its aborted signal past the grace period and still runs. */
   zombies: number;
 }
+
+export type HeartbeatMessage = { type: 'heartbeat' } & WorkerStats;
 
 export interface ReadyMessage {
   type: 'ready';

@@ -68,6 +68,7 @@ export function describeSchedules(mode: string, harness: ModeHarness): void {
     function consume(store: Store, runs: Run[]): Consumer {
       const consumer = store.consume(queue, async (job) => {
         runs.push({ id: job.id, tick: tickOf(job.id), data: job.data, at: Date.now() });
+        return { kind: 'completed', result: null };
       }, { concurrency: 1 });
       consumers.push(consumer);
       return consumer;

@@ -225,13 +225,23 @@ export function describeStore(mode: string, harness: ModeHarness): void {
         sawAbort = true;
       });
       await started.promise;
-      await store.cancel(queue, job.id);
-      const done = await settled(job.id);
-      expect(done.state).to.equal('cancelled');
+      const cancelling = store.cancel(queue, job.id);
+      // Clients reading all along: from its first read as cancelled, the job is never counted or listed as failed.
+      const reads = await Promise.all([1, 2, 3, 4].map(() => waitFor(async () => {
+        const view = await store.get(queue, job.id);
+        if (view?.state !== 'cancelled') return undefined;
+        const [counts, failed] = await Promise.all([store.counts(queue), store.list({ queue, state: 'failed', limit: 10, offset: 0 })]);
+        return { view, counts, failed };
+      }, { intervalMs: 1, message: 'the job to read as cancelled' })));
+      for (const { counts, failed } of reads) {
+        expect(counts).to.include({ failed: 0, cancelled: 1 });
+        expect(failed).to.deep.equal([]);
+      }
+      const done = reads[0]!.view;
+      expect((await cancelling).state).to.equal('cancelled');
       expect(sawAbort).to.equal(true);
       expect(attempts).to.equal(1);
       expect(done.timeline.at(-1)!.event).to.equal('cancelled');
-      expect((await store.counts(queue)).failed).to.equal(0);
     });
 
     it('refuses to cancel a finished job (conflict) or an unknown one (not found)', async () => {

@@ -1,16 +1,20 @@
 // The fetch loop of one worker process: a BullMQ Worker, plus what jobvisor
-// adds around it — cancel requests reaching running jobs, the timeline entries
-// BullMQ does not keep, and throughput counts. Nothing here runs on the
-// success path but BullMQ itself: no extra round trip per completed job.
+// adds around it that needs BullMQ — cancel requests reaching running jobs,
+// each attempt's outcome recorded as BullMQ's move to completed or failed, the
+// timeline entries BullMQ does not keep, and throughput counts. What an outcome
+// is, the worker's pipeline decides (src/workers/pipeline.ts), not this file.
+// Nothing here runs on the success path but BullMQ itself: no extra round trip
+// per completed job.
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
-import { coerceError, isUnrecoverable } from '../errors.js';
+import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
-import type { Retention } from './side/index.js';
-import { cancelledView, stateOf, timelineLine, toView } from './job-view.js';
-import type { ActiveJob, ConsumeOptions, Consumer, ConsumerEvents, JobProcessor, Progress } from './types.js';
+import type { Retention, SideData } from './side/index.js';
+import { cancelledView, timelineLine, toView } from './job-view.js';
+import { retries, type ActiveJob, type ConsumeOptions, type Consumer, type ConsumerEvents, type JobOutcome, type JobProcessor, type Progress } from './types.js';
 
 const CANCEL_POLL_MS = 500;
 const THROUGHPUT_FLUSH_MS = 1000;
+const CANCELLED: JobOutcome = { kind: 'cancelled' };
 
 export interface ConsumerSettings {
   lockMs: number;
@@ -19,25 +23,50 @@ export interface ConsumerSettings {
   keepCancelled: Retention;
 }
 
+/** An attempt between the processor's answer and BullMQ's record of it. */
+interface Settled {
+  active: ActiveJob;
+  outcome: JobOutcome;
+  /** A cancelled job whose record is already kept beside BullMQ (it leaves BullMQ as it fails). */
+  archived?: boolean;
+}
+
 /** BullMQ keys children as `<prefix>:<queue>:<id>` (Redis); keep `<queue>:<id>`, the same in every mode. */
 function stripPrefixes<T>(values: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(values).map(([key, value]) => [key.split(':').slice(-2).join(':'), value]));
 }
 
+/** A failure BullMQ must not retry, keeping the message and stack it is recorded with. */
+function finalError(error: Error): Error {
+  const unrecoverable = new BullUnrecoverableError(error.message);
+  unrecoverable.stack = error.stack;
+  return unrecoverable;
+}
+
+/** A failure that did not go through the pipeline, judged by BullMQ's own rule. */
+function failure(job: ActiveJob, error: Error): JobOutcome {
+  return { kind: job.finalAttempt || isUnrecoverable(error) ? 'failed' : 'retry', error };
+}
+
 export class BullConsumer implements Consumer {
   private readonly worker: Worker;
-  private readonly active = new Set<string>();
-  /** Jobs whose cancel request reached this worker: their failure means `cancelled`. */
+  /** Each running job's one abort switch, by id. */
+  private readonly running = new Map<string, AbortController>();
+  /** Jobs whose cancel request reached this worker: unless they complete, they end `cancelled`. */
   private readonly cancelling = new Set<string>();
+  /** Keyed by BullMQ's own Job object, which its completed/failed events hand back: nothing to clean if a record fails. */
+  private readonly settled = new WeakMap<Job, Settled>();
+  /** Outcomes recorded since the last flush to the store's throughput counts. */
+  private unflushed = { completed: 0, failed: 0 };
   private readonly timers: NodeJS.Timeout[] = [];
-  private finished = { completed: 0, failed: 0 };
   private closing?: Promise<void>;
-  /** Writes that follow a job's end (archive, timeline, schedule run); a drain waits for them. */
+  /** Writes that follow a job's end (timeline, schedule run); a drain waits for them. */
   private readonly pending = new Set<Promise<unknown>>();
   private held = false;
+  private readonly side: SideData;
 
   constructor(
-    private readonly engine: Engine,
+    engine: Engine,
     private readonly queue: string,
     private readonly bullQueue: Queue,
     private readonly processor: JobProcessor,
@@ -45,7 +74,9 @@ export class BullConsumer implements Consumer {
     private readonly events: ConsumerEvents,
     private readonly settings: ConsumerSettings,
   ) {
-    this.worker = createWorker(engine, queue, (job, token, signal) => this.run(job, token, signal), {
+    this.side = engine.side;
+    // Two parameters: BullMQ then makes no AbortController of its own; each job gets ours, one per job.
+    this.worker = createWorker(engine, queue, (job, token) => this.run(job, token), {
       concurrency: options.concurrency,
       lockDuration: settings.lockMs,
       stalledInterval: settings.stalledIntervalMs,
@@ -53,8 +84,8 @@ export class BullConsumer implements Consumer {
       ...(options.limiter ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } } : {}),
     });
     this.worker.on('error', () => {}); // connection errors are retried by BullMQ; liveness is the heartbeat's job
-    this.worker.on('completed', (job, result) => this.onCompleted(job, result));
-    this.worker.on('failed', (job, error) => { if (job) this.track(this.onFailed(job, error)); });
+    this.worker.on('completed', (job) => this.recorded(job));
+    this.worker.on('failed', (job, error) => { if (job) this.recorded(job, error); });
     this.worker.on('stalled', (jobId) => this.track(this.onStalled(jobId)));
     this.timers.push(setInterval(() => void this.pollCancels().catch(() => {}), CANCEL_POLL_MS));
     this.timers.push(setInterval(() => void this.flushThroughput().catch(() => {}), THROUGHPUT_FLUSH_MS));
@@ -69,44 +100,103 @@ export class BullConsumer implements Consumer {
     this.pending.add(settled);
   }
 
-  private async run(job: Job, token: string | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+  private async run(job: Job, token: string | undefined): Promise<unknown> {
     const id = String(job.id);
     if (this.held && token) {
       // BullMQ's pause does not stop a fetch already blocked waiting for a job: give that job back.
       await job.moveToWait(token);
       throw new WaitingError();
     }
-    this.active.add(id);
+    const controller = new AbortController();
+    this.running.set(id, controller);
     // BullMQ does not keep a scheduler's last job; one write per scheduled job, none for the rest.
     if (job.repeatJobKey) this.track(this.recordScheduleRun(job.repeatJobKey, id, job.processedOn ?? Date.now()));
+    const active = this.activeJob(job);
+    let outcome: JobOutcome;
     try {
-      return await this.processor(this.activeJob(job), signal ?? new AbortController().signal);
+      outcome = await this.processor(active, controller);
     } catch (thrown) {
-      const error = coerceError(thrown);
-      if (this.cancelling.has(id)) throw new BullUnrecoverableError('job cancelled');
-      if (isUnrecoverable(error)) {
-        const unrecoverable = new BullUnrecoverableError(error.message);
-        unrecoverable.stack = error.stack;
-        throw unrecoverable;
-      }
-      throw error;
+      outcome = failure(active, coerceError(thrown)); // a processor breaking its contract: it should never reject
     } finally {
-      this.active.delete(id);
+      this.running.delete(id);
+    }
+    // The cancel request wins over however the attempt failed (a timeout that fired just before it, say).
+    if (this.cancelling.has(id) && outcome.kind !== 'completed') outcome = CANCELLED;
+    const settled: Settled = { active, outcome };
+    this.settled.set(job, settled);
+    return this.toBullMQ(job, settled);
+  }
+
+  /** An outcome in BullMQ's terms: a return completes the job, a throw fails it (for good, if unrecoverable). */
+  private async toBullMQ(job: Job, settled: Settled): Promise<unknown> {
+    const { outcome } = settled;
+    switch (outcome.kind) {
+      case 'completed': return outcome.result;
+      case 'retry': throw outcome.error;
+      case 'failed': throw finalError(outcome.error);
+      case 'timed-out': throw outcome.retry ? outcome.error : finalError(outcome.error);
+      case 'cancelled':
+        settled.archived = await this.archiveCancelled(job).then(() => true, () => false);
+        throw new BullUnrecoverableError('job cancelled');
     }
   }
 
+  /**
+   * A cancelled job is kept beside BullMQ (which has no such state) before it
+   * fails, and leaves BullMQ in the same step that fails it: no reader ever
+   * sees it counted among the failed. Should the record not be written, the
+   * job stays in BullMQ's failed set, still shown as cancelled by its request.
+   */
+  private async archiveCancelled(job: Job): Promise<void> {
+    const { logs } = await this.bullQueue.getJobLogs(String(job.id));
+    const view = cancelledView(toView(this.queue, job, 'cancelled', logs, this.settings.defaultTimeoutMs), Date.now());
+    await this.side.cancellations.archive(view, this.settings.keepCancelled);
+    job.opts.removeOnFail = true; // read by BullMQ's move to failed, on Redis and PostgreSQL alike
+  }
+
+  /** BullMQ recorded the attempt (its completed or failed event): the BullMQ-side bookkeeping, then the pipeline's last step. */
+  private recorded(job: Job, error?: Error): void {
+    const id = String(job.id);
+    const settled = this.outcomeRecorded(job, error);
+    const { active, outcome } = settled;
+    if (outcome.kind === 'completed') this.unflushed.completed++;
+    else if (outcome.kind !== 'cancelled') this.unflushed.failed++;
+    // A request left on a job that completed, or whose cancelled record is kept, has nothing left to do.
+    if (this.cancelling.delete(id) && (outcome.kind === 'completed' || settled.archived)) {
+      this.track(this.side.cancellations.clearRequest(this.queue, id));
+    }
+    if (retries(outcome) && 'error' in outcome && job.processedOn) this.track(this.logRetry(job, job.processedOn, outcome.error.message));
+    this.events.recorded?.(active, outcome);
+  }
+
+  /** The attempt's outcome, unless BullMQ failed the job itself: before the processor ran, or when the completion could not be stored. */
+  private outcomeRecorded(job: Job, error: Error | undefined): Settled {
+    const settled = this.settled.get(job);
+    this.settled.delete(job);
+    if (settled && !(error && settled.outcome.kind === 'completed')) return settled;
+    const active = settled?.active ?? this.activeJob(job);
+    return { active, outcome: failure(active, error ?? new Error('failed')) };
+  }
+
+  private async logRetry(job: Job, startedAt: number, reason: string): Promise<void> {
+    await job.log(timelineLine('active', startedAt));
+    await job.log(timelineLine('retrying', Date.now(), reason));
+  }
+
   private async recordScheduleRun(schedule: string, jobId: string, at: number): Promise<void> {
-    await this.engine.extras.recordScheduleRun(schedule, { queue: this.queue, jobId, at }).catch(() => {});
+    await this.side.scheduleRuns.recordRun(schedule, { queue: this.queue, jobId, at }).catch(() => {});
   }
 
   private activeJob(job: Job): ActiveJob {
+    const maxAttempts = job.opts.attempts ?? 1;
     return {
       id: String(job.id),
       queue: this.queue,
       name: job.name,
       data: job.data,
       attempt: job.attemptsStarted || job.attemptsMade + 1,
-      maxAttempts: job.opts.attempts ?? 1,
+      maxAttempts,
+      finalAttempt: job.attemptsMade + 1 >= maxAttempts,
       timeoutMs: (job.opts as { timeoutMs?: number }).timeoutMs ?? this.settings.defaultTimeoutMs,
       enqueuedAt: job.timestamp + (job.opts.delay ?? 0),
       progress: async (value: Progress) => {
@@ -123,39 +213,6 @@ export class BullConsumer implements Consumer {
     };
   }
 
-  private onCompleted(job: Job, result: unknown): void {
-    const id = String(job.id);
-    this.finished.completed++;
-    if (this.cancelling.delete(id)) this.track(this.engine.extras.clearCancel(this.queue, id));
-    this.events.completed?.(id, result);
-  }
-
-  private async onFailed(job: Job, error: Error): Promise<void> {
-    const id = String(job.id);
-    this.finished.failed++;
-    if (this.cancelling.delete(id)) {
-      this.events.failed?.(this.activeJob(job), error, true);
-      await this.archiveCancelled(job);
-      return;
-    }
-    const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final && job.processedOn) {
-      await job.log(timelineLine('active', job.processedOn));
-      await job.log(timelineLine('retrying', Date.now(), error.message));
-    }
-    this.events.failed?.(this.activeJob(job), error, final);
-  }
-
-  /** A cancelled job leaves BullMQ's failed set for jobvisor's record of cancelled jobs. */
-  private async archiveCancelled(job: Job): Promise<void> {
-    const id = String(job.id);
-    const { logs } = await this.bullQueue.getJobLogs(id);
-    const view = cancelledView(toView(this.queue, job, stateOf('failed', true), logs, this.settings.defaultTimeoutMs), job.finishedOn ?? Date.now());
-    await this.engine.extras.archiveCancelled(view, this.settings.keepCancelled);
-    await job.remove();
-    await this.engine.extras.clearCancel(this.queue, id);
-  }
-
   private async onStalled(jobId: string): Promise<void> {
     const job = await this.bullQueue.getJob(jobId);
     if (!job) return;
@@ -164,20 +221,21 @@ export class BullConsumer implements Consumer {
   }
 
   private async pollCancels(): Promise<void> {
-    if (this.active.size === 0) return;
-    const requested = await this.engine.extras.cancelRequested(this.queue, [...this.active]);
+    if (this.running.size === 0) return;
+    const requested = await this.side.cancellations.requested(this.queue, [...this.running.keys()]);
     for (const id of requested) {
-      if (this.cancelling.has(id)) continue;
+      const controller = this.running.get(id);
+      if (!controller || this.cancelling.has(id)) continue; // finished meanwhile, or already told
       this.cancelling.add(id);
-      this.worker.cancelJob(id, 'cancelled');
+      controller.abort(new JobCancelledError());
     }
   }
 
   private async flushThroughput(): Promise<void> {
-    const { completed, failed } = this.finished;
+    const { completed, failed } = this.unflushed;
     if (completed === 0 && failed === 0) return;
-    this.finished = { completed: 0, failed: 0 };
-    await this.engine.extras.addThroughput(this.queue, completed, failed);
+    this.unflushed = { completed: 0, failed: 0 };
+    await this.side.throughput.add(this.queue, completed, failed);
   }
 
   hold(held: boolean): void {
@@ -196,7 +254,7 @@ export class BullConsumer implements Consumer {
 
   private async shutdown(force: boolean): Promise<void> {
     await this.worker.close(force).catch(() => {});
-    await Promise.allSettled([...this.pending]); // archives and timeline entries of the last jobs land before the store closes
+    await Promise.allSettled([...this.pending]); // timeline entries of the last jobs land before the store closes
     for (const timer of this.timers) clearInterval(timer);
     await this.flushThroughput().catch(() => {});
   }

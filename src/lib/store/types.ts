@@ -83,7 +83,12 @@ export interface OldestJobs {
   waitingSince: number | null;
 }
 
-/** One worker process as the whole cluster sees it, refreshed by its heartbeat. */
+/**
+ * One worker process as the whole cluster sees it, refreshed by its heartbeat.
+ * Its numbers are the registry's copy of the heartbeat's (WorkerStats in
+ * src/supervisor/messages.ts, which this folder does not import): the ones the
+ * api lists.
+ */
 export interface ProcessRecord {
   id: string;
   host: string;
@@ -120,6 +125,8 @@ export interface ActiveJob {
   /** 1 for the first attempt. */
   attempt: number;
   maxAttempts: number;
+  /** No retry follows if this attempt fails: BullMQ's own rule (attempts made + 1 ≥ attempts). */
+  finalAttempt: boolean;
   timeoutMs: number;
   enqueuedAt: number;
   progress(value: Progress): Promise<void>;
@@ -148,8 +155,33 @@ export interface FlowResult {
   id: string;
   children: FlowResult[];
 }
-/** Runs one job; the signal fires when the job is cancelled or the worker is forced down. */
-export type JobProcessor = (job: ActiveJob, signal: AbortSignal) => Promise<unknown>;
+/**
+ * How one attempt of a job ended: exactly one of these. The worker's pipeline
+ * decides it, the consumer records it in BullMQ and reports it back once
+ * BullMQ has.
+ */
+export type JobOutcome =
+  | { kind: 'completed'; result: unknown }
+  /** Failed; BullMQ runs it again after its backoff. */
+  | { kind: 'retry'; error: Error }
+  /** Failed for good: its last attempt, an UnrecoverableError, or invalid data. */
+  | { kind: 'failed'; error: Error }
+  /** Ran past its timeoutMs: a failure, retried like any other while attempts remain. */
+  | { kind: 'timed-out'; error: Error; retry: boolean }
+  /** A cancel request reached it while it ran: it ends `cancelled`, never retried. */
+  | { kind: 'cancelled' };
+
+/** Whether BullMQ runs the job again after this outcome. */
+export function retries(outcome: JobOutcome): boolean {
+  return outcome.kind === 'retry' || (outcome.kind === 'timed-out' && outcome.retry);
+}
+
+/**
+ * Runs one attempt to its outcome, and never rejects. The controller is the
+ * job's one abort switch: a cancel request aborts it with a JobCancelledError,
+ * and the processor may abort it too (its timeout).
+ */
+export type JobProcessor = (job: ActiveJob, controller: AbortController) => Promise<JobOutcome>;
 
 export interface ConsumeOptions {
   concurrency: number;
@@ -158,8 +190,11 @@ export interface ConsumeOptions {
 }
 
 export interface ConsumerEvents {
-  completed?: (jobId: string, result: unknown) => void;
-  failed?: (job: ActiveJob, error: Error, final: boolean) => void;
+  /**
+   * An attempt's outcome, once BullMQ has recorded it; an attempt whose record
+   * failed (its lock lost) is not reported, since another worker runs it again.
+   */
+  recorded?: (job: ActiveJob, outcome: JobOutcome) => void;
 }
 
 /** A running fetch loop over one queue, inside one worker process. */

@@ -87,7 +87,7 @@ export function describeRoutes(backend: Backend): void {
 
     it('runs a job to completion and shows its result, attempts and timeline; cancelling it then is a 409', async () => {
       const { body } = await enqueue({ queue: 'maintenance', data: { n: 21 } }).expect(202);
-      consumers.push(api.store.consume('maintenance', async (job) => ({ doubled: (job.data as { n: number }).n * 2 }), { concurrency: 1 }));
+      consumers.push(api.store.consume('maintenance', async (job) => ({ kind: 'completed', result: { doubled: (job.data as { n: number }).n * 2 } }), { concurrency: 1 }));
       const job = await waitFor(async () => {
         const res = await request(api.app).get(`/api/jobs/maintenance/${body.id}`);
         return res.body.state === 'completed' && res.body;
@@ -112,9 +112,9 @@ export function describeRoutes(backend: Backend): void {
 
     it('cancels an active job: its handler sees the signal and the job ends cancelled', async () => {
       const started = latch();
-      consumers.push(api.store.consume('video', (_job, signal) => new Promise((_, reject) => {
+      consumers.push(api.store.consume('video', (_job, { signal }) => new Promise((resolve) => {
         started.resolve();
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        signal.addEventListener('abort', () => resolve({ kind: 'cancelled' }), { once: true });
       }), { concurrency: 1 }));
       const { body } = await enqueue({ queue: 'video', data: { source: 'long' }, priority: 1 }).expect(202);
       await started.promise;

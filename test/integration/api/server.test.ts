@@ -45,10 +45,10 @@ describe('api server process', function () {
     expect((await fetch(`${base}/api/health`)).status).to.equal(200);
 
     const aborted = latch();
-    consumer = store.consume('video', (_job, signal) => new Promise((_, reject) => {
+    consumer = store.consume('video', (_job, { signal }) => new Promise((resolve) => {
       signal.addEventListener('abort', () => {
         aborted.resolve();
-        setTimeout(() => reject(signal.reason), 700); // a handler that takes its time to clean up
+        setTimeout(() => resolve({ kind: 'cancelled' }), 700); // a handler that takes its time to clean up
       }, { once: true });
     }), { concurrency: 1 });
     const { job } = await store.enqueue({ queue: 'video', data: { source: 'x' } });

@@ -42,7 +42,7 @@ function describeOldest(backend: Backend): void {
       expect(await store.oldest(queue)).to.deep.equal({ activeSince: null, waitingSince: Date.parse(first.createdAt) });
 
       // The priority-1 job runs first and stays active; the older priority-5 job is still the oldest waiting.
-      consumer = store.consume(queue, () => release.promise, { concurrency: 1 });
+      consumer = store.consume(queue, async () => { await release.promise; return { kind: 'completed', result: null }; }, { concurrency: 1 });
       const running = await waitFor(async () => {
         const view = await store.get(queue, urgent.id);
         return view?.state === 'active' && view.startedAt ? view : undefined;

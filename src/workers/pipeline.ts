@@ -1,0 +1,177 @@
+// One attempt of a job, start to end, as a straight pipeline in the manner of
+// Oban's executor: validate → start timeout → perform → normalise the outcome →
+// (the consumer records it in BullMQ) → count. Every attempt ends in exactly one
+// JobOutcome, and the worker's counters and metrics are emitted from these
+// steps, once each.
+import { MAX_TIMER_MS } from '../lib/config.js';
+import { coerceError, isUnrecoverable, JobCancelledError, JobTimeoutError, UnrecoverableError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { retries, type ActiveJob, type JobOutcome, type Store } from '../lib/store/index.js';
+import type { HandlerContext, RunnableHandler } from '../queues/define.js';
+import type { WorkerStats } from '../supervisor/messages.js';
+import type { WorkerMetrics } from './metrics.js';
+
+/** The worker's own counts of its jobs; the heartbeat reports them with its memory. */
+export type JobCounters = Pick<WorkerStats, 'active' | 'processed' | 'failed' | 'zombies'>;
+
+export interface PipelineOptions {
+  store: Pick<Store, 'enqueueFlow' | 'getValue' | 'setValue'>;
+  queue: string;
+  handler: RunnableHandler;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** How long after its signal fired a handler may run on before it counts as a zombie. */
+  zombieGraceMs: number;
+}
+
+/**
+ * How an attempt that did not return ended: the signal's reason first (a
+ * cancel, a timeout), else what was thrown. Anything thrown maps to exactly one
+ * outcome, and a non-Error throw is coerced rather than crashing the worker.
+ */
+export function outcomeOf(thrown: unknown, signal: AbortSignal, finalAttempt: boolean): JobOutcome {
+  const reason: unknown = signal.aborted ? signal.reason : undefined;
+  if (reason instanceof JobCancelledError) return { kind: 'cancelled' };
+  if (reason instanceof JobTimeoutError) return { kind: 'timed-out', error: reason, retry: !finalAttempt };
+  const error = coerceError(thrown);
+  if (finalAttempt || isUnrecoverable(error)) return { kind: 'failed', error };
+  return { kind: 'retry', error };
+}
+
+/** The data as the queue's schema parses it; invalid data fails the job for good, saying which field. */
+function validate(handler: RunnableHandler, data: unknown): unknown {
+  if (!handler.schema) return data; // a handler written in plain JavaScript may still leave it out
+  const parsed = handler.schema.safeParse(data);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : 'data';
+  throw new UnrecoverableError(`invalid job data: ${where}: ${issue?.message ?? 'invalid'}`);
+}
+
+/** The timeout's timer callback: it aborts the same switch a cancel request does. */
+function expire(controller: AbortController, timeoutMs: number): void {
+  controller.abort(new JobTimeoutError(timeoutMs));
+}
+
+/** Settles with the work, or rejects with the signal's reason as soon as it fires: the attempt never waits on a handler that ignores it. */
+function untilAborted(work: Promise<unknown>, signal: AbortSignal): Promise<unknown> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+type SharedContext = Pick<HandlerContext, 'enqueueFlow' | 'state'>;
+
+/** What a handler gets beside its data; what every job shares is made once per worker, its logger on first use. */
+class JobContext implements HandlerContext {
+  readonly jobId: string;
+  readonly name: string;
+  readonly attempt: number;
+  readonly progress: HandlerContext['progress'];
+  readonly log: HandlerContext['log'];
+  readonly childrenResults: HandlerContext['childrenResults'];
+  readonly enqueueFlow: HandlerContext['enqueueFlow'];
+  readonly state: HandlerContext['state'];
+
+  constructor(job: ActiveJob, readonly signal: AbortSignal, shared: SharedContext, private readonly workerLogger: Logger) {
+    this.jobId = job.id;
+    this.name = job.name;
+    this.attempt = job.attempt;
+    this.progress = job.progress;
+    this.log = job.log;
+    this.childrenResults = job.children;
+    this.enqueueFlow = shared.enqueueFlow;
+    this.state = shared.state;
+  }
+
+  get logger(): Logger {
+    return this.workerLogger.child({ jobId: this.jobId }); // most handlers never log
+  }
+}
+
+export class JobPipeline {
+  readonly counters: JobCounters = { active: 0, processed: 0, failed: 0, zombies: 0 };
+  private readonly shared: SharedContext;
+  private readonly observe;
+
+  constructor(private readonly options: PipelineOptions) {
+    const { store, queue, metrics } = options;
+    this.shared = {
+      enqueueFlow: (flow) => store.enqueueFlow(flow),
+      state: { get: (key) => store.getValue(key), set: (key, value) => store.setValue(key, value) },
+    };
+    this.observe = {
+      wait: metrics.wait.labels({ queue }),
+      duration: metrics.duration.labels({ queue }),
+      completed: metrics.completed.labels({ queue }),
+      retried: metrics.failed.labels({ queue, final: 'false' }),
+      failed: metrics.failed.labels({ queue, final: 'true' }),
+    };
+  }
+
+  /** The consumer's processor: one attempt, from its start to its outcome; never rejects. */
+  readonly run = async (job: ActiveJob, controller: AbortController): Promise<JobOutcome> => {
+    const started = Date.now();
+    this.counters.active++;
+    this.observe.wait.observe(Math.max(0, started - job.enqueuedAt) / 1000);
+    try {
+      return await this.attempt(job, controller);
+    } finally {
+      this.counters.active--;
+      this.observe.duration.observe((Date.now() - started) / 1000);
+    }
+  };
+
+  private async attempt(job: ActiveJob, controller: AbortController): Promise<JobOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    let work: Promise<unknown> | undefined;
+    try {
+      const data = validate(this.options.handler, job.data);
+      timer = setTimeout(expire, Math.min(job.timeoutMs, MAX_TIMER_MS), controller, job.timeoutMs);
+      work = this.perform(data, job, controller.signal);
+      return { kind: 'completed', result: await untilAborted(work, controller.signal) };
+    } catch (thrown) {
+      return outcomeOf(thrown, controller.signal, job.finalAttempt);
+    } finally {
+      clearTimeout(timer);
+      if (work && controller.signal.aborted) this.watchForZombie(work);
+    }
+  }
+
+  private perform(data: unknown, job: ActiveJob, signal: AbortSignal): Promise<unknown> {
+    try {
+      return Promise.resolve(this.options.handler.run(data, new JobContext(job, signal, this.shared, this.options.logger)));
+    } catch (thrown) {
+      return Promise.reject(thrown); // a handler that throws before its first await fails like any other
+    }
+  }
+
+  /** The last step, once BullMQ has recorded the attempt's outcome: the counts and metrics of it. */
+  readonly recorded = (job: ActiveJob, outcome: JobOutcome): void => {
+    this.counters.processed++;
+    if (outcome.kind === 'completed') return this.observe.completed.inc();
+    const { queue, logger } = this.options;
+    if (outcome.kind === 'cancelled') return logger.info({ queue, jobId: job.id, attempt: job.attempt }, 'job cancelled');
+    const final = !retries(outcome);
+    this.counters.failed++;
+    (final ? this.observe.failed : this.observe.retried).inc();
+    logger.info({ queue, jobId: job.id, attempt: job.attempt, outcome: outcome.kind, final, error: outcome.error.message }, 'job attempt failed');
+  };
+
+  /** A handler that outlives its aborted signal is counted, so the supervisor can replace this process. */
+  private watchForZombie(work: Promise<unknown>): void {
+    let counted = false;
+    const grace = setTimeout(() => {
+      counted = true;
+      this.counters.zombies++;
+      this.options.logger.warn({ queue: this.options.queue, zombies: this.counters.zombies }, 'a handler ignored its aborted signal and still runs');
+    }, this.options.zombieGraceMs).unref();
+    void work.catch(() => {}).finally(() => {
+      clearTimeout(grace);
+      if (counted) this.counters.zombies--;
+    });
+  }
+}

@@ -34,7 +34,7 @@ async function main(): Promise<number> {
   } catch (error) {
     logger.warn({ err: error }, 'dashboard unavailable; /admin/queues answers 404');
   }
-  // The first store calls pay for connecting (on PostgreSQL, for creating BullMQ's and the extras' tables too):
+  // The first store calls pay for connecting (on PostgreSQL, for creating BullMQ's tables and jobvisor's side data too):
   // pay now, not on the first client's request. A store that is down does not hold the start up for long.
   const warmUp = Promise.allSettled([store.ping(WARM_UP_MS), store.listProcesses(), ...QUEUE_NAMES.map((queue) => store.counts(queue))]);
   await Promise.race([warmUp, new Promise((resolve) => setTimeout(resolve, WARM_UP_MS).unref())]);

@@ -3,7 +3,7 @@
 // exit) is recorded as it arrives; the loop in supervisor.ts decides the rest
 // (recycle, drain, kill) and calls them. Nothing outside writes its fields.
 import type { RestartReason } from '../lib/metric-names.js';
-import type { HeartbeatMessage, HoldMessage, SupervisorMessage, SupervisorStateMessage, WorkerMessage } from './messages.js';
+import type { HoldMessage, SupervisorMessage, SupervisorStateMessage, WorkerMessage, WorkerStats } from './messages.js';
 import { isWorkerMessage } from './messages.js';
 import { overBudgetStreak } from './policy.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -17,7 +17,6 @@ export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping' | 'exit
 /** Why we stopped a worker: an exit with a reason was asked for, one without is a crash. */
 export type StopReason = RestartReason | 'shutdown';
 
-export type WorkerStats = Omit<HeartbeatMessage, 'type'>;
 
 export interface WorkerSpec {
   queue: string;

@@ -26,34 +26,7 @@ export interface Engine {
   /** Arguments for `new Queue(name, {...}, factory)` and friends. */
   queueArgs(role: 'queue' | 'worker'): QueueArgs;
   side: SideData;
-  /**
-   * The side-data calls consumer.ts makes, under the names it makes them by. Transitional: the
-   * worker pipeline is being rewritten elsewhere; once it reads `side`, this goes.
-   */
-  extras: ConsumerSideData;
   close(): Promise<void>;
-}
-
-export interface ConsumerSideData {
-  cancelRequested: SideData['cancellations']['requested'];
-  clearCancel: SideData['cancellations']['clearRequest'];
-  archiveCancelled: SideData['cancellations']['archive'];
-  addThroughput: SideData['throughput']['add'];
-  recordScheduleRun: SideData['scheduleRuns']['recordRun'];
-}
-
-function withConsumerView(engine: Omit<Engine, 'extras'>): Engine {
-  const { cancellations, throughput, scheduleRuns } = engine.side;
-  return {
-    ...engine,
-    extras: {
-      cancelRequested: (queue, ids) => cancellations.requested(queue, ids),
-      clearCancel: (queue, id) => cancellations.clearRequest(queue, id),
-      archiveCancelled: (view, retention) => cancellations.archive(view, retention),
-      addThroughput: (queue, completed, failed) => throughput.add(queue, completed, failed),
-      recordScheduleRun: (name, run) => scheduleRuns.recordRun(name, run),
-    },
-  };
 }
 
 // BullMQ types each class by its backend; jobvisor picks the backend at run
@@ -82,27 +55,27 @@ function redisEngine(url: string, prefix: string): Engine {
   const shared = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
   shared.on('error', () => {});
   const workerConnection = { url, maxRetriesPerRequest: null } as unknown as ConnectionOptions;
-  return withConsumerView({
+  return {
     mode: 'redis',
     queueArgs: (role) => ({ opts: { connection: role === 'queue' ? shared : workerConnection, prefix } }),
     side: openRedisSideData(url, prefix),
     close: async () => {
       await shared.quit().catch(() => shared.disconnect());
     },
-  });
+  };
 }
 
 function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, server?: EmbeddedServer): Engine {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`store: "${schema}" is not a plain schema name`);
   const connection = { connectionString, schema, migrate: true, max: 3 } as unknown as ConnectionOptions;
-  return withConsumerView({
+  return {
     mode,
     queueArgs: () => ({ opts: { connection }, factory: createPostgresBackend }),
     side: openPgSideData(connectionString, schema),
     close: async () => {
       await server?.stop();
     },
-  });
+  };
 }
 
 /**

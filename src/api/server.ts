@@ -10,6 +10,7 @@ import { openStore } from '../lib/store/index.js';
 import { openDashboard, type Dashboard } from '../lib/store/dashboard.js';
 import { createApp } from './app.js';
 import { runMain } from '../lib/entry.js';
+import { startTracing } from '../lib/tracing.js';
 
 const DASHBOARD_PATH = '/admin/queues';
 const WARM_UP_MS = 10_000;
@@ -27,6 +28,7 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 async function main(): Promise<number> {
   const config = loadConfig();
   const logger = createLogger('api', config.logLevel);
+  const tracing = startTracing('jobvisor-api');
   const store = await openStore(config, (line) => logger.warn(line));
   let dashboard: Dashboard | undefined;
   try {
@@ -78,6 +80,7 @@ async function main(): Promise<number> {
   }
   clearInterval(reaper);
   await Promise.allSettled([dashboard?.close()]);
+  await tracing?.shutdown();
   await store.close(); // last: in embedded mode it may stop the PostgreSQL this process started
   logger.info('api stopped');
   return 0;

@@ -9,6 +9,7 @@ import { openStore } from '../lib/store/index.js';
 import { loadHandler } from './registry.js';
 import { startRuntime } from './runtime.js';
 import { runMain } from '../lib/entry.js';
+import { startTracing } from '../lib/tracing.js';
 
 type Request = 'drain' | 'force';
 
@@ -18,6 +19,7 @@ async function main(): Promise<number> {
   if (!queue) throw new ConfigError('usage: worker <queue>');
   const config = loadConfig();
   const logger = createLogger(`worker:${queue}`, config.logLevel);
+  const tracing = startTracing(`jobvisor-worker-${queue}`);
   const handler = await loadHandler(queue, process.env.JOBVISOR_HANDLER_MODULE);
   const store = await openStore(config, (line) => logger.warn({ queue }, line));
   const concurrency = isQueueName(queue)
@@ -70,6 +72,7 @@ async function main(): Promise<number> {
     return 1;
   }
   await sendFinalMetrics(runtime.metrics.registry);
+  await tracing?.shutdown();
   await store.close();
   logger.info({ queue, processed: runtime.stats.processed }, 'worker stopped');
   return 0;

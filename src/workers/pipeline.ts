@@ -6,6 +6,7 @@
 import { MAX_TIMER_MS } from '../lib/config.js';
 import { coerceError, isUnrecoverable, JobCancelledError, JobTimeoutError, UnrecoverableError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { endProcessSpan, startProcessSpan } from '../lib/tracing.js';
 import { retries, type ActiveJob, type JobOutcome, type Store } from '../lib/store/index.js';
 import type { HandlerContext, RunnableHandler } from '../queues/define.js';
 import type { WorkerStats } from '../supervisor/messages.js';
@@ -117,11 +118,14 @@ export class JobPipeline {
     const started = Date.now();
     this.counters.active++;
     this.observe.wait.observe(Math.max(0, started - job.enqueuedAt) / 1000);
+    const span = startProcessSpan(job.queue, job.id, job.traceContext, { 'jobvisor.attempt': job.attempt });
+    let outcome: JobOutcome | undefined;
     try {
-      return await this.attempt(job, controller);
+      return (outcome = await this.attempt(job, controller));
     } finally {
       this.counters.active--;
       this.observe.duration.observe((Date.now() - started) / 1000);
+      endProcessSpan(span, outcome?.kind ?? 'failed', outcome && 'error' in outcome ? outcome.error : undefined);
     }
   };
 

@@ -10,6 +10,7 @@ import { apiJob, apiListedJob } from '../job-shape.js';
 import { enqueueBody, jobParams, listQuery, statusQuery, type EnqueueBody } from '../schemas.js';
 import { parse } from '../validate.js';
 import type { EnqueueInput } from '../../lib/store/index.js';
+import { traceEnqueue } from '../../lib/tracing.js';
 import { isQueueName, QUEUES, type QueueName } from '../../queues/index.js';
 import { validateJobData } from '../../queues/validate.js';
 
@@ -82,7 +83,11 @@ export function jobsRouter(ctx: ApiContext): Router {
     if (!checked.ok) {
       throw new ApiError(400, 'invalid_request', `invalid body: ${checked.field}: ${checked.message}`, { issues: [{ field: checked.field, message: checked.message }] });
     }
-    const { job, created } = await call(store.enqueue(toInput(body)));
+    const { job, created } = await traceEnqueue(body.queue, { 'jobvisor.role': res.locals.role ?? 'open' },
+      async (traceContext) => {
+        const added = await call(store.enqueue({ ...toInput(body), ...(traceContext ? { traceContext } : {}) }));
+        return { ...added, id: added.job.id };
+      });
     if (!created) return void res.status(200).json(apiJob(job));
     metrics.enqueued.inc({ queue: job.queue });
     const url = statusUrl(job.queue, job.id);

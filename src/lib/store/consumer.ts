@@ -10,6 +10,7 @@ import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
+import type { JobOptions } from './job-options.js';
 import { retries, type ActiveJob, type ConsumeOptions, type Consumer, type ConsumerEvents, type JobOutcome, type JobProcessor, type Progress } from './types.js';
 
 const CANCEL_POLL_MS = 500;
@@ -188,7 +189,8 @@ export class BullConsumer implements Consumer {
   }
 
   private activeJob(job: Job): ActiveJob {
-    const maxAttempts = job.opts.attempts ?? 1;
+    const opts = job.opts as JobOptions;
+    const maxAttempts = opts.attempts ?? 1;
     return {
       id: String(job.id),
       queue: this.queue,
@@ -197,8 +199,9 @@ export class BullConsumer implements Consumer {
       attempt: job.attemptsStarted || job.attemptsMade + 1,
       maxAttempts,
       finalAttempt: job.attemptsMade + 1 >= maxAttempts,
-      timeoutMs: (job.opts as { timeoutMs?: number }).timeoutMs ?? this.settings.defaultTimeoutMs,
-      enqueuedAt: job.timestamp + (job.opts.delay ?? 0),
+      timeoutMs: opts.timeoutMs ?? this.settings.defaultTimeoutMs,
+      enqueuedAt: job.timestamp + (opts.delay ?? 0),
+      ...(opts.traceContext ? { traceContext: opts.traceContext } : {}),
       progress: async (value: Progress) => {
         await job.updateProgress(value);
         await job.log(timelineLine('progress', Date.now(), JSON.stringify(value)));

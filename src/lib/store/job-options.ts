@@ -17,7 +17,7 @@ export interface JobDefaults {
 /** Log lines (user lines and timeline entries) kept per job; the oldest go first. */
 const KEEP_LOG_LINES = 500;
 
-export type JobOptions = JobsOptions & { timeoutMs: number; projectId?: string };
+export type JobOptions = JobsOptions & { timeoutMs: number; projectId?: string; traceContext?: Record<string, string> };
 
 export function jobOptions(defaults: JobDefaults, input: EnqueueInput, jobId: string): JobOptions {
   const delay = input.runAt ? Math.max(0, input.runAt.getTime() - Date.now()) : (input.delayMs ?? 0);
@@ -35,6 +35,7 @@ export function jobOptions(defaults: JobDefaults, input: EnqueueInput, jobId: st
     ...(input.dedupKey ? { deduplication: { id: input.dedupKey } } : {}),
     timeoutMs: input.timeoutMs ?? defaults.timeoutMs,
     ...(input.projectId ? { projectId: input.projectId } : {}),
+    ...(input.traceContext ? { traceContext: input.traceContext } : {}),
   };
 }
 

@@ -57,6 +57,8 @@ export interface EnqueueInput {
   timeoutMs?: number;
   dedupKey?: string;
   projectId?: string;
+  /** W3C trace context of the enqueue, so the worker's span continues its trace (src/lib/tracing.ts). */
+  traceContext?: Record<string, string>;
 }
 
 export interface EnqueueResult {
@@ -129,6 +131,8 @@ export interface ActiveJob {
   finalAttempt: boolean;
   timeoutMs: number;
   enqueuedAt: number;
+  /** The enqueue's trace context, when it was traced. */
+  traceContext?: Record<string, string>;
   progress(value: Progress): Promise<void>;
   log(line: string): Promise<void>;
   /** For the parent of a flow: its children's results, and the failures it was told to ignore. */

@@ -30,6 +30,8 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   embeddedPgPort: number;
+  /** Set for workers run as another user, who cannot read the data folder's password file; otherwise read from it. */
+  embeddedPgPassword?: string;
   /** Namespace for every key or table: the Redis key prefix, the PostgreSQL schema. */
   prefix: string;
   /** The api's listen address. */
@@ -101,6 +103,7 @@ const base = inputEnv.extend({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   JOBVISOR_PREFIX: z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'lower-case letters, digits and _').default('jobvisor'),
   EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  JOBVISOR_EMBEDDED_PG_PASSWORD: z.string().optional(),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
   METRICS_PORT: int(0, 65535).default(9464),
@@ -222,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.JOBVISOR_DATA_DIR),
     embeddedPgPort: e.EMBEDDED_PG_PORT,
+    ...(e.JOBVISOR_EMBEDDED_PG_PASSWORD ? { embeddedPgPassword: e.JOBVISOR_EMBEDDED_PG_PASSWORD } : {}),
     prefix: e.JOBVISOR_PREFIX,
     host: e.HOST,
     port: e.PORT,

@@ -36,6 +36,12 @@ export interface QueueDefinition<N extends string = string, T = any> {
    * queue's workers are given; every other worker is forked without them.
    */
   secrets?: readonly string[];
+  /**
+   * The handler enqueues jobs of its own (rag-sync's flows). Until a handler is
+   * told its job's tenant, those jobs would be the default tenant's whoever
+   * asked: such a queue takes jobs from default-tenant and admin keys only.
+   */
+  enqueuesJobs?: boolean;
 }
 
 export function defineQueue<const N extends string, T>(definition: QueueDefinition<N, T>): QueueDefinition<N, T> {

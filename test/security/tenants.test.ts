@@ -99,6 +99,12 @@ describe('security: one tenant cannot reach another\'s jobs', function () {
     expect(forged.status).to.equal(400);
   });
 
+  it('keeps a named tenant off rag-sync, whose flows would land in the default tenant', async () => {
+    const res = await call('post', '/api/jobs', GLOBEX, { queue: 'rag-sync', data: { source: 'knowledge' } });
+    expect(res.status).to.equal(403);
+    expect(res.body.error.message).to.match(/default tenant/);
+  });
+
   it('lets an admin key see both tenants, with each job\'s tenant, and filter lists by one', async () => {
     const globex = (await enqueue(GLOBEX, { data: { content: 'globex' }, delay: 60_000, projectId: 'shared' })).body.id;
     const read = await call('get', `/api/jobs/document/${jobs.delayed}`, ADMIN);

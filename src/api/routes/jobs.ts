@@ -73,6 +73,15 @@ export function jobsRouter(ctx: ApiContext): Router {
     return known;
   };
 
+  /** The jobs such a queue's handler enqueues would leave the key's tenant (define.ts, enqueuesJobs). */
+  const ownJobsOnly = (queue: QueueName, res: Response): QueueName => {
+    const tenant = scopeOf(res);
+    if (QUEUES[queue].enqueuesJobs && tenant !== undefined && tenant !== DEFAULT_TENANT) {
+      throw new ApiError(403, 'forbidden', `queue "${queue}" takes jobs from the default tenant's and admin keys only, for now`);
+    }
+    return queue;
+  };
+
   const limiter = ctx.config.api.enqueueRateLimit > 0
     ? [rateLimit({
         windowMs: 60_000,
@@ -87,7 +96,7 @@ export function jobsRouter(ctx: ApiContext): Router {
   router.post('/jobs', user, ...limiter, ...jsonBody(ctx.config.api, { required: true }), async (req, res) => {
     const body = parse(enqueueBody, req.body, 'body');
     // The worker checks the same schema again; here a bad payload never reaches a queue.
-    const checked = validateJobData(changeable(body.queue, res), body.data);
+    const checked = validateJobData(ownJobsOnly(changeable(body.queue, res), res), body.data);
     if (!checked.ok) {
       throw new ApiError(400, 'invalid_request', `invalid body: ${checked.field}: ${checked.message}`, { issues: [{ field: checked.field, message: checked.message }] });
     }

@@ -8,6 +8,7 @@ export default defineQueue({
   access: 'user',
   schema: ragSyncSchema,
   handler: () => import('./handler.js'),
+  enqueuesJobs: true,
   // news-fetch ships disabled: there is no feed worth fetching by default. Turn it on with
   // CRON_NEWS_FETCH='{"enabled": true, "payload": {"feeds": ["https://…/feed.xml"]}}'.
   // `knowledge` is looked up under the input roots: <JOBVISOR_DATA_DIR>/input/knowledge by default.

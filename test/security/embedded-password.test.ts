@@ -7,24 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from '../../src/lib/store/embedded.js';
+import { acceptsPassword as accepts, embeddedPassword as passwordOf } from '../helpers/embedded.js';
 import { freePorts } from '../helpers/ports.js';
 
 const LEGACY = 'jobvisor';
 
-async function accepts(port: number, password: string): Promise<boolean> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', connectionTimeoutMillis: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-const passwordOf = (dir: string) => fs.readFileSync(path.join(dir, 'postgres.password'), 'utf8').trim();
 
 describe('security: the embedded PostgreSQL password', function () {
   this.timeout(180_000);

@@ -40,8 +40,11 @@ function redisKeyOf(key: RedisSide['key'], { queue, tenant, projectId }: IndexSc
   return tenant === undefined ? key('created', queue) : key('tenant', queue, tenant);
 }
 
-/** MULTI answers each command's error in its result: thrown here, as a lone command's would be. */
-async function execAll(batch: ReturnType<RedisSide['client']['multi']>): Promise<void> {
+/**
+ * One round trip, no MULTI: the sets need not change together (a list drops an id whose job is
+ * gone). A pipeline answers each command's error in its result: thrown here, as a lone command's would be.
+ */
+async function execAll(batch: ReturnType<RedisSide['client']['pipeline']>): Promise<void> {
   const failed = (await batch.exec())?.find(([error]) => error);
   if (failed) throw failed[0];
 }
@@ -61,13 +64,13 @@ export function redisJobIndex({ client, key }: RedisSide): JobIndex {
         add({ queue }, e);
         add({ queue, tenant: e.tenant }, e);
       }
-      const batch = client.multi();
+      const batch = client.pipeline();
       for (const [k, list] of members) batch.zadd(k, ...list);
       await execAll(batch);
       if (Math.random() < TRIM_CHANCE) await Promise.all([...members.keys()].map((k) => client.zremrangebyrank(k, 0, -(CREATED_INDEX_CAP + 1))));
     },
     async addToProject(queue, projectId, entry) {
-      await execAll(client.multi()
+      await execAll(client.pipeline()
         .zadd(keyOf({ queue, projectId }), entry.createdAt, entry.id)
         .zadd(keyOf({ queue, projectId, tenant: entry.tenant }), entry.createdAt, entry.id));
     },

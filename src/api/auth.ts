@@ -3,6 +3,8 @@
 // (for the dashboard in a browser) as the password of HTTP Basic auth. Failed
 // attempts are counted per address, and past AUTH_FAILURE_LIMIT a minute the
 // address gets 429 instead of another guess; a valid key is never held back.
+// A user key belongs to one tenant (README, Tenants): routes read it from
+// `res.locals.tenant`, which is unset for an admin key (every tenant).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
@@ -11,20 +13,30 @@ import { ApiError, send } from './errors.js';
 
 export type Role = 'user' | 'admin';
 
+/** Who a request's key makes it: an admin sees every tenant, a user only its own. */
+export interface Caller {
+  role: Role;
+  /** The user key's tenant; undefined for an admin. */
+  tenant?: string;
+}
+
 export interface Auth {
   /** false when no key is configured: every route is open. */
   readonly enabled: boolean;
   require(role: Role, options?: { basicChallenge?: boolean }): RequestHandler;
-  /** The role a request's key grants, if any. */
-  roleOf(req: Request): Role | undefined;
+  /** Who a request's key makes it, if anyone. */
+  callerOf(req: Request): Caller | undefined;
 }
 
 const digest = (key: string) => createHash('sha256').update(key).digest();
 
-/** Compares digests so that the time taken says nothing about a key's prefix. */
-function matches(candidate: Buffer, keys: Buffer[]): boolean {
-  let found = false;
-  for (const key of keys) found = timingSafeEqual(candidate, key) || found;
+/**
+ * Compares digests so that the time taken says nothing about a key's prefix, and
+ * compares every one, so that it says nothing about which key matched either.
+ */
+function matchIndex(candidate: Buffer, keys: Buffer[]): number {
+  let found = -1;
+  for (const [i, key] of keys.entries()) if (timingSafeEqual(candidate, key)) found = i;
   return found;
 }
 
@@ -54,20 +66,22 @@ function failureLimiter(limit: number): RequestHandler | undefined {
 
 /** Refuses to run open in production; says how the api runs otherwise. */
 export function createAuth(config: Pick<Config, 'apiKeys' | 'adminApiKeys' | 'production'> & { api: Pick<Config['api'], 'authFailureLimit'> }): Auth {
-  const userKeys = config.apiKeys.map(digest);
+  const userKeys = config.apiKeys.map(({ key }) => digest(key));
+  const tenants = config.apiKeys.map(({ tenant }) => tenant);
   const adminKeys = config.adminApiKeys.map(digest);
   const enabled = userKeys.length + adminKeys.length > 0;
   if (!enabled && config.production) {
     throw new ConfigError('API_KEYS or ADMIN_API_KEYS: at least one key is required with NODE_ENV=production');
   }
 
-  const roleOf = (req: Request): Role | undefined => {
-    if (!enabled) return 'admin';
+  const callerOf = (req: Request): Caller | undefined => {
+    if (!enabled) return { role: 'admin' };
     const key = presentedKey(req);
     if (!key) return undefined;
     const candidate = digest(key);
-    if (matches(candidate, adminKeys)) return 'admin';
-    return matches(candidate, userKeys) ? 'user' : undefined;
+    if (matchIndex(candidate, adminKeys) >= 0) return { role: 'admin' };
+    const user = matchIndex(candidate, userKeys);
+    return user >= 0 ? { role: 'user', tenant: tenants[user]! } : undefined;
   };
 
   const failures = failureLimiter(config.api.authFailureLimit);
@@ -78,15 +92,16 @@ export function createAuth(config: Pick<Config, 'apiKeys' | 'adminApiKeys' | 'pr
   };
 
   const require = (role: Role, options: { basicChallenge?: boolean } = {}): RequestHandler => (req, res, next) => {
-    const granted = roleOf(req);
+    const granted = callerOf(req);
     if (!granted) {
       if (!failures) return refuse(req, res, Boolean(options.basicChallenge));
       return void Promise.resolve(failures(req, res, () => refuse(req, res, Boolean(options.basicChallenge)))).catch(next);
     }
-    if (role === 'admin' && granted !== 'admin') return send(res, new ApiError(403, 'forbidden', 'this route needs an admin key'));
-    res.locals.role = granted;
+    if (role === 'admin' && granted.role !== 'admin') return send(res, new ApiError(403, 'forbidden', 'this route needs an admin key'));
+    res.locals.role = granted.role;
+    res.locals.tenant = granted.tenant;
     next();
   };
 
-  return { enabled, require, roleOf };
+  return { enabled, require, callerOf };
 }

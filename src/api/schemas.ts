@@ -2,6 +2,7 @@
 // than ignored, so that a typo (`priorty`) is a 400 and not a silent default.
 import { z } from 'zod';
 import { JOB_STATES } from '../lib/store/index.js';
+import { TENANT_NAME } from '../lib/tenants.js';
 
 const DAY_MS = 86_400_000;
 /** How far ahead a job may be put, by `delay` or by `runAt`: a dedup key cannot be held for good. */
@@ -37,6 +38,8 @@ export const listQuery = z.strictObject({
   queue: text(100),
   state: z.enum(JOB_STATES as [string, ...string[]]).optional(),
   projectId: text(256).optional(),
+  /** Admin keys only: one tenant's jobs. */
+  tenant: z.string().regex(TENANT_NAME, 'a tenant name: letters, digits and ._-').optional(),
   limit: wholeNumber(1, 100).optional(),
   /** Bounded: the store reads offset + limit jobs of each state to answer. */
   offset: wholeNumber(0, 10_000).optional(),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { QUEUES, QUEUE_NAMES, envName, type QueueName } from '../queues/index.js';
 import { bytes, inputEnv, toInputConfig, type InputConfig } from './config-inputs.js';
+import { DEFAULT_TENANT, TENANT_NAME } from './tenants.js';
 
 export type { InputConfig } from './config-inputs.js';
 
@@ -29,6 +30,8 @@ export interface Config {
   databaseUrl?: string;
   dataDir: string;
   embeddedPgPort: number;
+  /** Set for workers run as another user, who cannot read the data folder's password file; otherwise read from it. */
+  embeddedPgPassword?: string;
   /** Namespace for every key or table: the Redis key prefix, the PostgreSQL schema. */
   prefix: string;
   /** The api's listen address. */
@@ -47,8 +50,11 @@ export interface Config {
     stalledIntervalMs: number;
   };
   shutdownTimeoutMs: number;
-  apiKeys: string[];
+  /** User keys, each with the tenant its jobs belong to (README, Tenants). */
+  apiKeys: TenantKey[];
   adminApiKeys: string[];
+  /** What a worker process is forked with (README, Security model: what runs as whom). */
+  workerProcess: WorkerProcessConfig;
   api: ApiConfig;
   /** What job data may reach, and the caps on what it may cause. */
   inputs: InputConfig;
@@ -72,6 +78,19 @@ export interface ApiConfig {
   authFailureLimit: number;
 }
 
+/** A user key and its tenant: `tenant:key` in API_KEYS, or a bare key of the default tenant. */
+export interface TenantKey {
+  tenant: string;
+  key: string;
+}
+
+export interface WorkerProcessConfig {
+  /** Variables never handed to a worker, besides the api's keys: exact names, or prefixes ending in `*`. */
+  envDeny: string[];
+  /** Run workers as this user (a name or a uid); unset: as the supervisor's own user. */
+  user?: string;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -84,6 +103,7 @@ const base = inputEnv.extend({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
   JOBVISOR_PREFIX: z.string().regex(/^[a-z][a-z0-9_]{0,40}$/, 'lower-case letters, digits and _').default('jobvisor'),
   EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  JOBVISOR_EMBEDDED_PG_PASSWORD: z.string().optional(),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(3000),
   METRICS_PORT: int(0, 65535).default(9464),
@@ -100,6 +120,8 @@ const base = inputEnv.extend({
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   WORKER_HARD_MEMORY_FACTOR: z.coerce.number().min(1).default(2),
   API_KEYS: keyList.default([]),
+  JOBVISOR_WORKER_ENV_DENY: keyList.default([]),
+  JOBVISOR_WORKER_USER: z.string().trim().regex(/^[a-z_][a-z0-9_-]{0,31}\$?$|^\d+$/, 'a user name or a uid').optional(),
   ADMIN_API_KEYS: keyList.default([]),
   API_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'a size such as 1mb, 512kb or 65536').default('1mb'),
   ENQUEUE_RATE_LIMIT: int(0).default(600),
@@ -168,6 +190,21 @@ function parseWorkerQueues(raw: string): QueueName[] {
   return names as QueueName[];
 }
 
+/** `tenant:key` entries and bare keys (the default tenant); a key may not belong to two tenants. */
+function tenantKeys(entries: string[]): TenantKey[] {
+  const tenantOf = new Map<string, string>();
+  return entries.map((entry) => {
+    const colon = entry.indexOf(':');
+    const [tenant, key] = colon < 0 ? [DEFAULT_TENANT, entry] : [entry.slice(0, colon).trim(), entry.slice(colon + 1).trim()];
+    // The entry itself is never echoed: it holds a key.
+    if (!TENANT_NAME.test(tenant)) fail('API_KEYS', 'entries "key" or "tenant:key", a tenant being letters, digits and ._- (at most 64)');
+    if (!key) fail('API_KEYS', `a key after "${tenant}:"`);
+    if ((tenantOf.get(key) ?? tenant) !== tenant) fail('API_KEYS', 'each key in one tenant only');
+    tenantOf.set(key, tenant);
+    return { tenant, key };
+  });
+}
+
 /** Only the input settings: what a handler reads at call time, without the rest of the environment. */
 export function loadInputConfig(env: NodeJS.ProcessEnv = process.env): InputConfig {
   return toInputConfig(parseEnv(inputEnv, env));
@@ -188,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.JOBVISOR_DATA_DIR),
     embeddedPgPort: e.EMBEDDED_PG_PORT,
+    ...(e.JOBVISOR_EMBEDDED_PG_PASSWORD ? { embeddedPgPassword: e.JOBVISOR_EMBEDDED_PG_PASSWORD } : {}),
     prefix: e.JOBVISOR_PREFIX,
     host: e.HOST,
     port: e.PORT,
@@ -204,13 +242,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    apiKeys: e.API_KEYS,
+    apiKeys: tenantKeys(e.API_KEYS),
     adminApiKeys: e.ADMIN_API_KEYS,
     api: {
       bodyLimitBytes: bytes(e.API_BODY_LIMIT), enqueueRateLimit: e.ENQUEUE_RATE_LIMIT, storeTimeoutMs: e.API_STORE_TIMEOUT_MS,
       maxJsonDepth: e.API_MAX_JSON_DEPTH, authFailureLimit: e.AUTH_FAILURE_LIMIT,
     },
     inputs: toInputConfig(e),
+    workerProcess: { envDeny: e.JOBVISOR_WORKER_ENV_DENY, ...(e.JOBVISOR_WORKER_USER ? { user: e.JOBVISOR_WORKER_USER } : {}) },
     logLevel: e.LOG_LEVEL,
     production: isProduction(e.NODE_ENV),
   };

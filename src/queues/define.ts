@@ -31,6 +31,11 @@ export interface QueueDefinition<N extends string = string, T = any> {
   handler: () => Promise<unknown>;
   /** Cron schedules that enqueue to this queue; `CRON_<NAME>` overrides one (README, Schedules). */
   schedules?: readonly Omit<ScheduleSpec, 'queue'>[];
+  /**
+   * Environment variables holding credentials (a provider's key) that only this
+   * queue's workers are given; every other worker is forked without them.
+   */
+  secrets?: readonly string[];
 }
 
 export function defineQueue<const N extends string, T>(definition: QueueDefinition<N, T>): QueueDefinition<N, T> {

@@ -9,6 +9,8 @@ import { readHostMemory } from './memory.js';
 import { startMetricsServer } from './metrics-server.js';
 import { loadPolicy } from './settings.js';
 import { Supervisor } from './supervisor.js';
+import { forkWorker } from './worker-process.js';
+import { workerLaunch } from './worker-user.js';
 import { runMain } from '../lib/entry.js';
 
 async function main(): Promise<number> {
@@ -35,7 +37,9 @@ async function main(): Promise<number> {
   try {
     // Whichever supervisor starts brings the stored schedules in line with the declared ones; any number may at once.
     logger.info({ schedules: await reconcileSchedules(store, schedules) }, 'schedules reconciled');
-    supervisor = new Supervisor({ config, policy, logger, store, readMemory: readHostMemory });
+    const launch = await workerLaunch(config);
+    if (launch.user) logger.info({ user: launch.user.name, uid: launch.user.uid }, 'workers run as an unprivileged user');
+    supervisor = new Supervisor({ config, policy, logger, store, readMemory: readHostMemory, startWorker: forkWorker(process.env, launch) });
     const running = supervisor;
     metrics = await startMetricsServer(config.metricsPort, () => running.metricsExposition());
     logger.info({ metricsPort: metrics.port }, 'metrics listening');

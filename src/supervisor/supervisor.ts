@@ -21,7 +21,7 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Where a dead worker's registry record is released. */
   store: Pick<Store, 'mode' | 'removeProcess'>;
-  /** Starts one worker process: forkWorker(process.env) unless given. */
+  /** Starts one worker process: forkWorker(process.env), with the config's env deny list, unless given. */
   startWorker?: StartWorker;
   clock?: () => number;
   tickMs?: number;
@@ -47,7 +47,7 @@ export class Supervisor {
 
   constructor(private readonly options: SupervisorOptions) {
     this.clock = options.clock ?? Date.now;
-    this.startWorker = options.startWorker ?? forkWorker(process.env);
+    this.startWorker = options.startWorker ?? forkWorker(process.env, { envDeny: options.config.workerProcess.envDeny });
     for (const name of options.config.workerQueues) {
       this.queues.set(name, new QueueState(options.config.queues[name], options.policy));
       for (const reason of RESTART_REASONS) this.metrics.restarts.inc({ queue: name, reason }, 0);

@@ -7,6 +7,8 @@ import type { QueueConfig } from '../lib/config.js';
 import { envName } from '../queues/index.js';
 import type { SupervisorMessage } from './messages.js';
 import { maxOldSpaceMb } from './policy.js';
+import { workerEnv } from './worker-env.js';
+import type { WorkerUser } from './worker-user.js';
 
 export interface WorkerProcess {
   /** Undefined when the spawn itself failed: an 'error' then comes, never an 'exit'. */
@@ -27,10 +29,20 @@ const RUNNING_TS = __filename.endsWith('.ts');
 const WORKER_ENTRY = path.resolve(__dirname, '../workers', RUNNING_TS ? 'main.ts' : 'main.js');
 const LOADER_ARGS = RUNNING_TS ? ['--import', 'tsx'] : [];
 
-/** Forks `node workers/main <queue>` with the queue's heap limit, inheriting `env`. */
-export function forkWorker(env: NodeJS.ProcessEnv): StartWorker {
+/** How workers are forked, beyond their queue: README, Security model (what runs as whom). */
+export interface WorkerLaunch {
+  /** JOBVISOR_WORKER_ENV_DENY: names, or prefixes ending in `*`, no worker is given. */
+  envDeny: readonly string[];
+  /** JOBVISOR_WORKER_USER, resolved: workers run as this user. */
+  user?: WorkerUser;
+  /** Given to every worker besides `env` (the embedded server's password, for a user that cannot read its file). */
+  extraEnv?: NodeJS.ProcessEnv;
+}
+
+/** Forks `node workers/main <queue>` with the queue's heap limit and what `env` holds that its handler needs (worker-env.ts). */
+export function forkWorker(env: NodeJS.ProcessEnv, launch: WorkerLaunch = { envDeny: [] }): StartWorker {
   return (queue) => {
-    const childEnv = { ...env };
+    const childEnv = { ...workerEnv(env, queue.name, launch.envDeny), ...launch.extraEnv };
     // Per-queue handler overrides, for tests and for user queues: JOBVISOR_HANDLER_MODULE_<NAME>.
     const override = childEnv[`JOBVISOR_HANDLER_MODULE_${envName(queue.name)}`];
     if (override) childEnv.JOBVISOR_HANDLER_MODULE = override;
@@ -38,6 +50,7 @@ export function forkWorker(env: NodeJS.ProcessEnv): StartWorker {
       execArgv: [`--max-old-space-size=${maxOldSpaceMb(queue.maxMemoryMb)}`, ...LOADER_ARGS],
       env: childEnv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...(launch.user ? { uid: launch.user.uid, gid: launch.user.gid } : {}),
     });
   };
 }

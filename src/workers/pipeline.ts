@@ -6,6 +6,7 @@
 import { MAX_TIMER_MS } from '../lib/config.js';
 import { coerceError, isUnrecoverable, JobCancelledError, JobTimeoutError, UnrecoverableError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { DEFAULT_TENANT } from '../lib/tenants.js';
 import { endProcessSpan, startProcessSpan } from '../lib/tracing.js';
 import { retries, type ActiveJob, type JobOutcome, type Store } from '../lib/store/index.js';
 import type { HandlerContext, RunnableHandler } from '../queues/define.js';
@@ -64,7 +65,21 @@ function untilAborted(work: Promise<unknown>, signal: AbortSignal): Promise<unkn
   });
 }
 
-type SharedContext = Pick<HandlerContext, 'enqueueFlow' | 'state'>;
+type Store_ = PipelineOptions['store'];
+
+
+/**
+ * A job's handler acts as its tenant: the flows it enqueues are that tenant's,
+ * and its durable state is kept apart from other tenants' (the default
+ * tenant's keys are unprefixed, as they were before tenants).
+ */
+function tenantScoped(store: Store_, tenant: string): Pick<HandlerContext, 'enqueueFlow' | 'state'> {
+  const key = (name: string) => (tenant === DEFAULT_TENANT ? name : `tenant/${tenant}/${name}`);
+  return {
+    enqueueFlow: (flow) => store.enqueueFlow({ ...flow, tenant }),
+    state: { get: (name) => store.getValue(key(name)), set: (name, value) => store.setValue(key(name), value) },
+  };
+}
 
 /** What a handler gets beside its data; what every job shares is made once per worker, its logger on first use. */
 class JobContext implements HandlerContext {
@@ -77,15 +92,14 @@ class JobContext implements HandlerContext {
   readonly enqueueFlow: HandlerContext['enqueueFlow'];
   readonly state: HandlerContext['state'];
 
-  constructor(job: ActiveJob, readonly signal: AbortSignal, shared: SharedContext, private readonly workerLogger: Logger) {
+  constructor(job: ActiveJob, readonly signal: AbortSignal, store: Store_, private readonly workerLogger: Logger) {
     this.jobId = job.id;
     this.name = job.name;
     this.attempt = job.attempt;
     this.progress = job.progress;
     this.log = job.log;
     this.childrenResults = job.children;
-    this.enqueueFlow = shared.enqueueFlow;
-    this.state = shared.state;
+    ({ enqueueFlow: this.enqueueFlow, state: this.state } = tenantScoped(store, job.tenant));
   }
 
   get logger(): Logger {
@@ -95,15 +109,10 @@ class JobContext implements HandlerContext {
 
 export class JobPipeline {
   readonly counters: JobCounters = { active: 0, processed: 0, failed: 0, zombies: 0 };
-  private readonly shared: SharedContext;
   private readonly observe;
 
   constructor(private readonly options: PipelineOptions) {
-    const { store, queue, metrics } = options;
-    this.shared = {
-      enqueueFlow: (flow) => store.enqueueFlow(flow),
-      state: { get: (key) => store.getValue(key), set: (key, value) => store.setValue(key, value) },
-    };
+    const { queue, metrics } = options;
     this.observe = {
       wait: metrics.wait.labels({ queue }),
       duration: metrics.duration.labels({ queue }),
@@ -147,7 +156,7 @@ export class JobPipeline {
 
   private perform(data: unknown, job: ActiveJob, signal: AbortSignal): Promise<unknown> {
     try {
-      return Promise.resolve(this.options.handler.run(data, new JobContext(job, signal, this.shared, this.options.logger)));
+      return Promise.resolve(this.options.handler.run(data, new JobContext(job, signal, this.options.store, this.options.logger)));
     } catch (thrown) {
       return Promise.reject(thrown); // a handler that throws before its first await fails like any other
     }

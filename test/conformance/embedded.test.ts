@@ -4,6 +4,7 @@ import path from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { describeSchedules } from './describe-schedules.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
+import { describeTenants } from './describe-tenants.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobvisor-embedded-'));
 let port = 0; // from the OS at the first suite's start: a guessed one can be an outgoing connection's
@@ -18,3 +19,4 @@ const harness: ModeHarness = {
 
 describeStore('embedded', harness);
 describeSchedules('embedded', harness);
+describeTenants('embedded', harness);

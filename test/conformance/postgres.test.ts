@@ -1,5 +1,6 @@
 import { describeSchedules } from './describe-schedules.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
+import { describeTenants } from './describe-tenants.js';
 import { DATABASE_URL, dropPgSchema, postgresAnswers, requireService, uniqueName } from '../helpers/services.js';
 
 const schema = uniqueName('jvt_');
@@ -12,3 +13,4 @@ const harness: ModeHarness = {
 
 describeStore('postgres', harness);
 describeSchedules('postgres', harness);
+describeTenants('postgres', harness);

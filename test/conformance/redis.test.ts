@@ -1,5 +1,6 @@
 import { describeSchedules } from './describe-schedules.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
+import { describeTenants } from './describe-tenants.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../helpers/services.js';
 
 const prefix = uniqueName('jvt');
@@ -12,3 +13,4 @@ const harness: ModeHarness = {
 
 describeStore('redis', harness);
 describeSchedules('redis', harness);
+describeTenants('redis', harness);

@@ -8,7 +8,7 @@ import { formatLine, logFormat } from '../../src/runner/log-lines.js';
 
 const view: JobView = {
   id: '1', queue: 'video', name: 'n', state: 'failed', priority: 5, progress: 0, data: { a: 1 }, attempts: 3, maxAttempts: 3,
-  backoff: { type: 'exponential', delayMs: 2000 }, timeoutMs: 1000, dedupKey: 'd', projectId: null, result: null,
+  backoff: { type: 'exponential', delayMs: 2000 }, timeoutMs: 1000, dedupKey: 'd', tenant: 'acme', projectId: null, result: null,
   error: { message: 'boom', stack: 'Error: boom\n    at handler (/srv/app.js:1:1)' },
   createdAt: '2026-01-01T00:00:00.000Z', runAt: '2026-01-01T00:00:00.000Z', startedAt: null, finishedAt: null,
   timeline: [{ at: '2026-01-01T00:00:00.000Z', event: 'created' }],
@@ -20,6 +20,12 @@ describe('api job shape', () => {
     expect(Object.keys(job)).to.deep.equal(['id', 'queue', 'name', 'state', 'priority', 'progress', 'data', 'attempts', 'maxAttempts',
       'result', 'error', 'projectId', 'createdAt', 'runAt', 'startedAt', 'finishedAt', 'timeline']);
     expect(job.error).to.deep.equal({ message: 'boom' });
+  });
+
+  it('shows the tenant to admin keys only', () => {
+    expect(apiJob(view)).to.not.have.property('tenant');
+    expect(apiJob(view, true)).to.include({ tenant: 'acme' });
+    expect(apiListedJob(view, true)).to.include({ tenant: 'acme' });
   });
 
   it('lists a job without data and timeline', () => {

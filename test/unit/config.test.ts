@@ -31,10 +31,30 @@ describe('config', () => {
     expect([config.queues.ai.hardMemoryFactor, config.queues.video.hardMemoryFactor]).to.deep.equal([1.5, 3]);
   });
 
-  it('splits key lists and ignores blanks', () => {
+  it('splits key lists and ignores blanks; a bare user key is the default tenant\'s', () => {
     const config = loadConfig({ API_KEYS: 'a, b,,c', ADMIN_API_KEYS: '' });
-    expect(config.apiKeys).to.deep.equal(['a', 'b', 'c']);
+    expect(config.apiKeys.map((k) => k.key)).to.deep.equal(['a', 'b', 'c']);
+    expect(new Set(config.apiKeys.map((k) => k.tenant))).to.deep.equal(new Set(['default']));
     expect(config.adminApiKeys).to.deep.equal([]);
+  });
+
+  it('reads tenant:key entries, splitting at the first colon only', () => {
+    const config = loadConfig({ API_KEYS: 'acme:key-a, globex:key:g,plain', ADMIN_API_KEYS: 'root:admin' });
+    expect(config.apiKeys).to.deep.equal([{ tenant: 'acme', key: 'key-a' }, { tenant: 'globex', key: 'key:g' }, { tenant: 'default', key: 'plain' }]);
+    expect(config.adminApiKeys, 'admin keys have no tenant').to.deep.equal(['root:admin']);
+  });
+
+  for (const [entries, reason] of [['a b:key', 'a tenant name with a space'], [':key', 'an empty tenant'], ['acme:', 'no key'], ['acme:k,globex:k', 'one key in two tenants']]) {
+    it(`refuses API_KEYS with ${reason}, without echoing the key`, () => {
+      expect(() => loadConfig({ API_KEYS: entries })).to.throw(ConfigError, /^API_KEYS: expected/).and.satisfy((e: Error) => !e.message.includes('key-'));
+    });
+  }
+
+  it('reads the worker settings: an env deny list and an optional user', () => {
+    expect(loadConfig({}).workerProcess).to.deep.equal({ envDeny: [] });
+    expect(loadConfig({ JOBVISOR_WORKER_ENV_DENY: 'AWS_*, STRIPE_KEY', JOBVISOR_WORKER_USER: 'nobody' }).workerProcess)
+      .to.deep.equal({ envDeny: ['AWS_*', 'STRIPE_KEY'], user: 'nobody' });
+    expect(() => loadConfig({ JOBVISOR_WORKER_USER: 'no body' })).to.throw(ConfigError, /^JOBVISOR_WORKER_USER/);
   });
 
   for (const [variable, value] of [

@@ -18,7 +18,7 @@ const abortedWith = (reason: unknown) => AbortSignal.abort(reason);
 function activeJob(overrides: Partial<ActiveJob> = {}): ActiveJob {
   const unused = () => Promise.reject(new Error('not used by this test'));
   return {
-    id: 'j1', queue: 'q', name: 'default', data: {}, attempt: 1, maxAttempts: 3, finalAttempt: false,
+    id: 'j1', queue: 'q', name: 'default', tenant: 'default', data: {}, attempt: 1, maxAttempts: 3, finalAttempt: false,
     timeoutMs: 10_000, enqueuedAt: Date.now(), progress: unused, log: unused, children: unused, ...overrides,
   };
 }

@@ -1,4 +1,6 @@
 // The jobs routes of the HTTP API (README.md): enqueue, read, list, cancel, retry.
+// A user key reaches its own tenant's jobs only, and another tenant's job is a 404
+// like one that does not exist (README, Tenants); an admin key reaches every tenant.
 import { Router, type Request, type Response } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import { createHash } from 'node:crypto';
@@ -11,6 +13,7 @@ import { enqueueBody, jobParams, listQuery, statusQuery, type EnqueueBody } from
 import { parse } from '../validate.js';
 import type { EnqueueInput } from '../../lib/store/index.js';
 import { traceEnqueue } from '../../lib/tracing.js';
+import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import { isQueueName, QUEUES, type QueueName } from '../../queues/index.js';
 import { validateJobData } from '../../queues/validate.js';
 
@@ -21,9 +24,15 @@ export function statusUrl(queue: string, id: string): string {
   return `/api/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`;
 }
 
-function toInput(body: EnqueueBody): EnqueueInput {
+/** The tenant a request is confined to; undefined for an admin key, which sees every tenant. */
+const scopeOf = (res: Response): string | undefined => res.locals.tenant as string | undefined;
+const isAdmin = (res: Response) => res.locals.role === 'admin';
+
+/** The job belongs to the key's tenant, never to one the body names; an admin's to the default tenant. */
+function toInput(body: EnqueueBody, tenant: string): EnqueueInput {
   return {
     queue: body.queue,
+    tenant,
     data: body.data,
     ...(body.name !== undefined ? { name: body.name } : {}),
     ...(body.priority !== undefined ? { priority: body.priority } : {}),
@@ -83,12 +92,13 @@ export function jobsRouter(ctx: ApiContext): Router {
     if (!checked.ok) {
       throw new ApiError(400, 'invalid_request', `invalid body: ${checked.field}: ${checked.message}`, { issues: [{ field: checked.field, message: checked.message }] });
     }
-    const { job, created } = await traceEnqueue(body.queue, { 'jobvisor.role': res.locals.role ?? 'open' },
+    const tenant = scopeOf(res) ?? DEFAULT_TENANT;
+    const { job, created } = await traceEnqueue(body.queue, { 'jobvisor.tenant': tenant },
       async (traceContext) => {
-        const added = await call(store.enqueue({ ...toInput(body), ...(traceContext ? { traceContext } : {}) }));
+        const added = await call(store.enqueue({ ...toInput(body, tenant), ...(traceContext ? { traceContext } : {}) }));
         return { ...added, id: added.job.id };
       });
-    if (!created) return void res.status(200).json(apiJob(job));
+    if (!created) return void res.status(200).json(apiJob(job, isAdmin(res)));
     metrics.enqueued.inc({ queue: job.queue });
     const url = statusUrl(job.queue, job.id);
     res.status(202).location(url).json({ id: job.id, queue: job.queue, state: job.state, statusUrl: url });
@@ -96,40 +106,43 @@ export function jobsRouter(ctx: ApiContext): Router {
 
   router.get('/jobs/status', user, async (req, res) => {
     const { queue, jobId } = parse(statusQuery, req.query, 'query');
-    const job = await call(store.get(knownQueue(queue), jobId));
+    const job = await call(store.get(knownQueue(queue), jobId, scopeOf(res)));
     if (!job) throw unknownJob(queue, jobId);
-    res.json(apiJob(job));
+    res.json(apiJob(job, isAdmin(res)));
   });
 
   router.get('/jobs', user, async (req, res) => {
     const query = parse(listQuery, req.query, 'query');
     const limit = query.limit ?? 20;
     const offset = query.offset ?? 0;
+    const tenant = scopeOf(res) ?? query.tenant;
+    if (query.tenant !== undefined && tenant !== query.tenant) throw new ApiError(403, 'forbidden', 'only admin keys may choose a tenant');
     const jobs = await call(store.list({
       queue: knownQueue(query.queue), limit, offset,
+      ...(tenant !== undefined ? { tenant } : {}),
       ...(query.state ? { state: query.state as never } : {}),
       ...(query.projectId ? { projectId: query.projectId } : {}),
     }));
-    res.json({ jobs: jobs.map(apiListedJob), limit, offset });
+    res.json({ jobs: jobs.map((job) => apiListedJob(job, isAdmin(res))), limit, offset });
   });
 
   router.get('/jobs/:queue/:id', user, async (req, res) => {
     const { queue, id } = parse(jobParams, req.params, 'params');
-    const job = await call(store.get(knownQueue(queue), id));
+    const job = await call(store.get(knownQueue(queue), id, scopeOf(res)));
     if (!job) throw unknownJob(queue, id);
-    res.json(apiJob(job));
+    res.json(apiJob(job, isAdmin(res)));
   });
 
   router.delete('/jobs/:queue/:id', user, ...jsonBody(ctx.config.api), async (req, res) => {
     const { queue, id } = parse(jobParams, req.params, 'params');
-    const job = await call(store.cancel(changeable(queue, res), id), ctx.config.api.storeTimeoutMs + CANCEL_EXTRA_MS);
-    res.json(apiJob(job));
+    const job = await call(store.cancel(changeable(queue, res), id, scopeOf(res)), ctx.config.api.storeTimeoutMs + CANCEL_EXTRA_MS);
+    res.json(apiJob(job, isAdmin(res)));
   });
 
   router.post('/jobs/:queue/:id/retry', user, ...jsonBody(ctx.config.api), async (req, res) => {
     const { queue, id } = parse(jobParams, req.params, 'params');
-    const job = await call(store.retry(changeable(queue, res), id));
-    res.json(apiJob(job));
+    const job = await call(store.retry(changeable(queue, res), id, scopeOf(res)));
+    res.json(apiJob(job, isAdmin(res)));
   });
 
   return router;

@@ -62,20 +62,20 @@ export class BullStore implements Store {
     return enqueueFlow(this.ctx, flow);
   }
 
-  get(queue: string, id: string): Promise<JobView | undefined> {
-    return readJob(this.ctx, queue, id);
+  get(queue: string, id: string, tenant?: string): Promise<JobView | undefined> {
+    return readJob(this.ctx, queue, id, tenant);
   }
 
   list(query: ListQuery): Promise<JobView[]> {
     return listJobs(this.ctx, query);
   }
 
-  cancel(queue: string, id: string): Promise<JobView> {
-    return cancelJob(this.ctx, queue, id);
+  cancel(queue: string, id: string, tenant?: string): Promise<JobView> {
+    return cancelJob(this.ctx, queue, id, tenant);
   }
 
-  retry(queue: string, id: string): Promise<JobView> {
-    return retryJob(this.ctx, queue, id);
+  retry(queue: string, id: string, tenant?: string): Promise<JobView> {
+    return retryJob(this.ctx, queue, id, tenant);
   }
 
   counts(queue: string): Promise<StateCounts> {

@@ -3,6 +3,7 @@
 import type { Job } from 'bullmq';
 import { NotFoundError, StateConflictError } from '../errors.js';
 import { cancelledView } from './job-view.js';
+import { inTenant } from './read.js';
 import type { StoreContext } from './store-context.js';
 import type { JobView } from './types.js';
 
@@ -10,15 +11,16 @@ import type { JobView } from './types.js';
 const CANCEL_WAIT_MS = 3000;
 const CANCEL_POLL_MS = 100;
 
-export async function cancelJob(ctx: StoreContext, queue: string, id: string): Promise<JobView> {
+/** `tenant`: another tenant's job is not found, and nothing is done to it. */
+export async function cancelJob(ctx: StoreContext, queue: string, id: string, tenant?: string): Promise<JobView> {
   const job = await ctx.queue(queue).getJob(id);
   if (!job) {
     const archived = await ctx.side.cancellations.archived(queue, id);
-    if (archived) throw new StateConflictError('job is already cancelled', 'cancelled');
+    if (archived && inTenant(archived, tenant)) throw new StateConflictError('job is already cancelled', 'cancelled');
     throw new NotFoundError(`no job ${id} in queue ${queue}`);
   }
   const view = await ctx.get(queue, id);
-  if (!view) throw new NotFoundError(`no job ${id} in queue ${queue}`);
+  if (!view || !inTenant(view, tenant)) throw new NotFoundError(`no job ${id} in queue ${queue}`);
   if (view.state === 'completed' || view.state === 'failed' || view.state === 'cancelled') {
     throw new StateConflictError(`job is already ${view.state}`, view.state);
   }

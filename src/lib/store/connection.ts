@@ -12,6 +12,8 @@ export interface EngineOptions {
   databaseUrl?: string;
   dataDir?: string;
   embeddedPgPort?: number;
+  /** The embedded server's password, for a process that cannot read the data folder's (embedded.ts). */
+  embeddedPgPassword?: string;
   /** Redis key prefix, or PostgreSQL schema. */
   prefix: string;
 }
@@ -114,7 +116,7 @@ export async function openEngine(options: EngineOptions, log?: (line: string) =>
     }
     case 'embedded': {
       const server = await ensureEmbeddedPostgres(
-        required(options.dataDir, 'dataDir'), required(options.embeddedPgPort, 'embeddedPgPort'), log);
+        required(options.dataDir, 'dataDir'), required(options.embeddedPgPort, 'embeddedPgPort'), log, options.embeddedPgPassword);
       await ensureSchema(server.connectionString, options.prefix);
       return postgresEngine('embedded', server.connectionString, options.prefix, server);
     }

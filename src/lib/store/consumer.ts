@@ -11,6 +11,7 @@ import { createWorker, type Engine } from './connection.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
 import type { JobOptions } from './job-options.js';
+import { DEFAULT_TENANT } from '../tenants.js';
 import { retries, type ActiveJob, type ConsumeOptions, type Consumer, type ConsumerEvents, type JobOutcome, type JobProcessor, type Progress } from './types.js';
 
 const CANCEL_POLL_MS = 500;
@@ -202,6 +203,7 @@ export class BullConsumer implements Consumer {
       timeoutMs: opts.timeoutMs ?? this.settings.defaultTimeoutMs,
       enqueuedAt: job.timestamp + (opts.delay ?? 0),
       ...(opts.traceContext ? { traceContext: opts.traceContext } : {}),
+      tenant: opts.tenant ?? DEFAULT_TENANT,
       progress: async (value: Progress) => {
         await job.updateProgress(value);
         await job.log(timelineLine('progress', Date.now(), JSON.stringify(value)));

@@ -1,6 +1,9 @@
-// Adding jobs: one, many, or a flow. Each new job enters its queue's creation index beside
-// the add (not after it), and its project's index; a dedup hit returns the existing job.
+// Adding jobs: one, many, or a flow. Each new job enters its queue's creation index (and its
+// tenant's) beside the add (not after it), and its project's index; a dedup hit returns the
+// existing job of the same tenant.
 import type { Job } from 'bullmq';
+import { StateConflictError } from '../errors.js';
+import { DEFAULT_TENANT } from '../tenants.js';
 import { addFlow } from './flows.js';
 import { jobOptions } from './job-options.js';
 import { newJobId } from './job-id.js';
@@ -12,7 +15,7 @@ export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<E
   const jobId = newJobId();
   const [job] = await Promise.all([
     ctx.queue(input.queue).add(input.name ?? 'default', input.data, jobOptions(ctx.defaults, input, jobId)),
-    ctx.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now() }]),
+    ctx.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now(), tenant: tenantOf(input) }]),
   ]);
   return afterAdd(ctx, input, job, jobId);
 }
@@ -26,7 +29,7 @@ export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Pr
       ctx.queue(queue).addBulk(group.map((input, i) => ({
         name: input.name ?? 'default', data: input.data, opts: jobOptions(ctx.defaults, input, ids[i]!),
       }))),
-      ctx.indexCreated(queue, ids.map((id) => ({ id, createdAt: now }))),
+      ctx.indexCreated(queue, ids.map((id, i) => ({ id, createdAt: now, tenant: tenantOf(group[i]!) }))),
     ]);
     for (const [i, job] of jobs.entries()) results.set(group[i]!, await afterAdd(ctx, group[i]!, job, ids[i]!));
   }
@@ -34,7 +37,9 @@ export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Pr
 }
 
 export async function enqueueFlow(ctx: StoreContext, flow: FlowInput): Promise<FlowResult> {
-  const result = await addFlow(ctx.flowProducer(), flow, (input, jobId) => jobOptions(ctx.defaults, input, jobId));
+  // A flow is one tenant's: its children are the root's tenant's, whatever they say.
+  const tenant = tenantOf(flow);
+  const result = await addFlow(ctx.flowProducer(), flow, (input, jobId) => jobOptions(ctx.defaults, { ...input, tenant }, jobId));
   // Every node into its queue's creation index, so the jobs of a flow show in lists like any other.
   const now = Date.now();
   const nodes: FlowResult[] = [];
@@ -44,16 +49,22 @@ export async function enqueueFlow(ctx: StoreContext, flow: FlowInput): Promise<F
   };
   walk(result);
   const byQueue = groupBy(nodes, (node) => node.queue);
-  await Promise.all([...byQueue].map(([queue, group]) => ctx.indexCreated(queue, group.map(({ id }) => ({ id, createdAt: now })))));
+  await Promise.all([...byQueue].map(([queue, group]) => ctx.indexCreated(queue, group.map(({ id }) => ({ id, createdAt: now, tenant })))));
   return result;
 }
+
+const tenantOf = (input: { tenant?: string }) => input.tenant ?? DEFAULT_TENANT;
 
 async function afterAdd(ctx: StoreContext, input: EnqueueInput, job: Job, jobId: string): Promise<EnqueueResult> {
   if (job.id !== jobId) {
     const existing = await ctx.get(input.queue, String(job.id));
+    // Only a job from before tenants, whose dedup id is the bare key, can be another tenant's: never handed over.
+    if (existing && existing.tenant !== tenantOf(input)) throw new StateConflictError('this dedupKey is held by an earlier job', 'waiting');
     if (existing) return { job: existing, created: false };
   }
-  if (input.projectId) await ctx.side.jobIndex.addToProject(input.queue, input.projectId, { id: jobId, createdAt: job.timestamp });
+  if (input.projectId) {
+    await ctx.side.jobIndex.addToProject(input.queue, input.projectId, { id: jobId, createdAt: job.timestamp, tenant: tenantOf(input) });
+  }
   const state = (job.opts.delay ?? 0) > 0 ? 'delayed' : 'waiting';
   return { job: viewOf(ctx, input.queue, job, state), created: true };
 }

@@ -6,8 +6,10 @@ import { openEngine } from './connection.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
+export { readEmbeddedPassword } from './embedded.js';
 
-export type StoreConfig = Pick<Config, 'mode' | 'prefix' | 'jobs'> & Partial<Pick<Config, 'redisUrl' | 'databaseUrl' | 'dataDir' | 'embeddedPgPort'>>;
+export type StoreConfig = Pick<Config, 'mode' | 'prefix' | 'jobs'>
+  & Partial<Pick<Config, 'redisUrl' | 'databaseUrl' | 'dataDir' | 'embeddedPgPort' | 'embeddedPgPassword'>>;
 
 export async function openStore(config: StoreConfig, log?: (line: string) => void): Promise<Store> {
   const engine = await openEngine(config, log);

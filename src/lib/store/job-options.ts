@@ -1,6 +1,7 @@
 // The BullMQ options every jobvisor job gets: the caller's choices over the deployment's
 // defaults, with retention and a cap on log lines. Flows, retries and schedules use them too.
 import type { JobsOptions } from 'bullmq';
+import { DEFAULT_TENANT } from '../tenants.js';
 import type { Retention } from './side/index.js';
 import type { EnqueueInput } from './types.js';
 
@@ -17,12 +18,21 @@ export interface JobDefaults {
 /** Log lines (user lines and timeline entries) kept per job; the oldest go first. */
 const KEEP_LOG_LINES = 500;
 
-export type JobOptions = JobsOptions & { timeoutMs: number; projectId?: string; traceContext?: Record<string, string> };
+export type JobOptions = JobsOptions & { timeoutMs: number; tenant: string; projectId?: string; traceContext?: Record<string, string> };
+
+/**
+ * BullMQ's deduplication id: the key within its tenant. Tenant names hold no `:`,
+ * so no key of one tenant can spell another's.
+ */
+export function dedupId(tenant: string, dedupKey: string): string {
+  return `${tenant}:${dedupKey}`;
+}
 
 export function jobOptions(defaults: JobDefaults, input: EnqueueInput, jobId: string): JobOptions {
   const delay = input.runAt ? Math.max(0, input.runAt.getTime() - Date.now()) : (input.delayMs ?? 0);
   const backoff = input.backoff ?? { type: 'exponential', delayMs: defaults.backoffMs };
   const { keepCompleted, keepFailed } = defaults;
+  const tenant = input.tenant ?? DEFAULT_TENANT;
   return {
     jobId,
     priority: input.priority ?? 5,
@@ -32,8 +42,9 @@ export function jobOptions(defaults: JobDefaults, input: EnqueueInput, jobId: st
     removeOnComplete: { count: keepCompleted.count, age: keepCompleted.ageSeconds },
     removeOnFail: { count: keepFailed.count, age: keepFailed.ageSeconds },
     keepLogs: KEEP_LOG_LINES, // a handler that reports progress every second must not grow its job without bound
-    ...(input.dedupKey ? { deduplication: { id: input.dedupKey } } : {}),
+    ...(input.dedupKey ? { deduplication: { id: dedupId(tenant, input.dedupKey) } } : {}),
     timeoutMs: input.timeoutMs ?? defaults.timeoutMs,
+    tenant,
     ...(input.projectId ? { projectId: input.projectId } : {}),
     ...(input.traceContext ? { traceContext: input.traceContext } : {}),
   };

@@ -1,5 +1,6 @@
 // BullMQ's job, as jobvisor shows it: one state out of six, a timeline, ISO
 // times. Pure functions over plain fields, so they are tested with numbers.
+import { DEFAULT_TENANT } from '../tenants.js';
 import type { BackoffSpec, JobState, JobView, Progress, TimelineEntry, TimelineEvent } from './types.js';
 
 /** The fields of a BullMQ Job that the view reads. */
@@ -14,6 +15,8 @@ export interface RawJob {
     backoff?: number | { type: string; delay?: number };
     deduplication?: { id: string };
     timeoutMs?: number;
+    /** Unset on jobs from before tenants, whose dedup id is the bare key. */
+    tenant?: string;
     projectId?: string;
   };
   progress: unknown;
@@ -71,6 +74,16 @@ function backoffOf(raw: RawJob['opts']['backoff']): BackoffSpec {
   return { type: raw.type === 'exponential' ? 'exponential' : 'fixed', delayMs: raw.delay ?? 0 };
 }
 
+/** Jobs from before tenants have none: they were the default tenant's. */
+export const tenantOf = (opts: RawJob['opts']): string => opts.tenant ?? DEFAULT_TENANT;
+
+/** The key as the client gave it: BullMQ's id less its tenant's prefix (job-options.ts, dedupId). */
+function dedupKeyOf(opts: RawJob['opts']): string | null {
+  const id = opts.deduplication?.id;
+  if (id === undefined) return null;
+  return opts.tenant !== undefined && id.startsWith(`${opts.tenant}:`) ? id.slice(opts.tenant.length + 1) : id;
+}
+
 function progressOf(raw: unknown): Progress {
   if (typeof raw === 'number') return raw;
   if (raw && typeof raw === 'object' && 'current' in raw && 'total' in raw) return raw as Progress;
@@ -114,7 +127,8 @@ export function toView(queue: string, job: RawJob, state: JobState, logLines: st
     maxAttempts: job.opts.attempts ?? 1,
     backoff: backoffOf(job.opts.backoff),
     timeoutMs: job.opts.timeoutMs ?? defaultTimeoutMs,
-    dedupKey: job.opts.deduplication?.id ?? null,
+    dedupKey: dedupKeyOf(job.opts),
+    tenant: tenantOf(job.opts),
     projectId: job.opts.projectId ?? null,
     result: state === 'completed' ? (job.returnvalue ?? null) : null,
     error: failed && job.failedReason

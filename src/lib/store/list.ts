@@ -1,7 +1,9 @@
-// Lists, newest first. Finished and active jobs come from BullMQ's own lists (finished ones
-// in the order they finished); the rest from the creation or project index, scanned.
+// Lists, newest first. Across tenants, finished and active jobs come from BullMQ's own lists
+// (finished ones in the order they finished); the rest, and every list of one tenant, from
+// the creation, tenant or project index, scanned (newest created first).
 import type { Job, JobType } from 'bullmq';
 import { readSummary, viewOf } from './read.js';
+import type { IndexScope } from './side/index.js';
 import type { StoreContext } from './store-context.js';
 import type { JobState, JobView, ListQuery } from './types.js';
 
@@ -20,17 +22,11 @@ const SCAN_CHUNK = 200;
 
 /** Views without timeline. */
 export async function listJobs(ctx: StoreContext, query: ListQuery): Promise<JobView[]> {
-  const { queue, state, projectId, limit, offset } = query;
-  const index = ctx.side.jobIndex;
-  let views: JobView[];
-  if (projectId) {
-    views = await scanIndex(ctx, query,
-      (o, l) => index.listProject(queue, projectId, o, l), (gone) => index.removeFromProject(queue, projectId, gone));
-  } else if (state === 'completed' || state === 'failed' || state === 'cancelled' || state === 'active') {
-    views = (await listState(ctx, queue, state, offset + limit)).slice(offset, offset + limit);
-  } else {
-    views = await scanIndex(ctx, query, (o, l) => index.listCreated(queue, o, l), (gone) => index.removeCreated(queue, gone));
-  }
+  const { queue, state, projectId, tenant, limit, offset } = query;
+  const ownList = state === 'completed' || state === 'failed' || state === 'cancelled' || state === 'active';
+  const views = ownList && !projectId && tenant === undefined
+    ? (await listState(ctx, queue, state, offset + limit)).slice(offset, offset + limit)
+    : await scanIndex(ctx, query, { queue, ...(tenant !== undefined ? { tenant } : {}), ...(projectId ? { projectId } : {}) });
   return views.map((v) => ({ ...v, timeline: [] }));
 }
 
@@ -49,22 +45,22 @@ async function listState(ctx: StoreContext, queue: string, state: JobState, want
   return jobs.slice(0, want).map((job) => viewOf(ctx, queue, job, cancelled.has(String(job.id)) ? 'cancelled' : state));
 }
 
-/** Walk an index of ids, newest first, keeping the jobs in the wanted state; ids of removed jobs are dropped from it. */
-async function scanIndex(
-  ctx: StoreContext,
-  query: ListQuery,
-  page: (offset: number, limit: number) => Promise<string[]>,
-  unindex: (ids: string[]) => Promise<void>,
-): Promise<JobView[]> {
-  const { queue, state, limit, offset } = query;
+/**
+ * Walk an index of ids, newest first, keeping the jobs in the wanted state (and, should an
+ * index ever disagree with a job, tenant); ids of removed jobs are dropped from it.
+ */
+async function scanIndex(ctx: StoreContext, query: ListQuery, scope: IndexScope): Promise<JobView[]> {
+  const { queue, state, tenant, limit, offset } = query;
+  const index = ctx.side.jobIndex;
+  const wanted = (v: JobView | undefined): v is JobView => v !== undefined && (!state || v.state === state) && (tenant === undefined || v.tenant === tenant);
   const matched: JobView[] = [];
   for (let position = 0, scanned = 0; matched.length < offset + limit && scanned < LIST_SCAN_CAP; scanned += SCAN_CHUNK) {
-    const ids = await page(position, SCAN_CHUNK);
+    const ids = await index.list(scope, position, SCAN_CHUNK);
     const views = await Promise.all(ids.map((id) => readSummary(ctx, queue, id)));
     const gone = ids.filter((_, i) => !views[i]);
-    await unindex(gone);
+    await index.remove(scope, gone);
     position += ids.length - gone.length;
-    matched.push(...views.filter((v): v is JobView => v !== undefined && (!state || v.state === state)));
+    matched.push(...views.filter(wanted));
     if (ids.length < SCAN_CHUNK) break;
   }
   return matched.slice(offset, offset + limit);

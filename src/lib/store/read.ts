@@ -15,10 +15,13 @@ async function stateOfJob(ctx: StoreContext, queue: string, id: string, bullStat
   return stateOf(bullState, cancelRequested);
 }
 
-/** One job, with its timeline: what Store.get returns. */
-export function readJob(ctx: StoreContext, queue: string, id: string): Promise<JobView | undefined> {
-  return read(ctx, queue, id, 1);
+/** One job, with its timeline: what Store.get returns. Another tenant's job, when a tenant is given, is none. */
+export async function readJob(ctx: StoreContext, queue: string, id: string, tenant?: string): Promise<JobView | undefined> {
+  const view = await read(ctx, queue, id, 1);
+  return view && inTenant(view, tenant) ? view : undefined;
 }
+
+export const inTenant = (view: JobView, tenant: string | undefined) => tenant === undefined || view.tenant === tenant;
 
 async function read(ctx: StoreContext, queue: string, id: string, rereads: number): Promise<JobView | undefined> {
   const bullQueue = ctx.queue(queue);

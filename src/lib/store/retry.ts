@@ -2,13 +2,16 @@
 // cancelled one, which has left BullMQ, is added again under its own id from its record.
 import { NotFoundError, StateConflictError } from '../errors.js';
 import { jobOptions } from './job-options.js';
-import { stateOf, timelineLine } from './job-view.js';
+import { stateOf, tenantOf, timelineLine, type RawJob } from './job-view.js';
+import { inTenant } from './read.js';
 import type { StoreContext } from './store-context.js';
 import type { EnqueueInput, JobView } from './types.js';
 
-export async function retryJob(ctx: StoreContext, queue: string, id: string): Promise<JobView> {
+/** `tenant`: another tenant's job is not found, and nothing is done to it. */
+export async function retryJob(ctx: StoreContext, queue: string, id: string, tenant?: string): Promise<JobView> {
   const job = await ctx.queue(queue).getJob(id);
-  if (!job) return retryCancelled(ctx, queue, id);
+  if (!job) return retryCancelled(ctx, queue, id, tenant);
+  if (tenant !== undefined && tenantOf(job.opts as RawJob['opts']) !== tenant) throw new NotFoundError(`no job ${id} in queue ${queue}`);
   const state = stateOf(await job.getState(), false);
   if (state !== 'failed') throw new StateConflictError(`only a failed or cancelled job can be retried; this one is ${state}`, state);
   await ctx.side.cancellations.clearRequest(queue, id);
@@ -17,11 +20,11 @@ export async function retryJob(ctx: StoreContext, queue: string, id: string): Pr
   return (await ctx.get(queue, id))!;
 }
 
-async function retryCancelled(ctx: StoreContext, queue: string, id: string): Promise<JobView> {
+async function retryCancelled(ctx: StoreContext, queue: string, id: string, tenant: string | undefined): Promise<JobView> {
   const archived = await ctx.side.cancellations.archived(queue, id);
-  if (!archived) throw new NotFoundError(`no job ${id} in queue ${queue}`);
+  if (!archived || !inTenant(archived, tenant)) throw new NotFoundError(`no job ${id} in queue ${queue}`);
   const input: EnqueueInput = {
-    queue, name: archived.name, data: archived.data, priority: archived.priority, attempts: archived.maxAttempts,
+    queue, name: archived.name, tenant: archived.tenant, data: archived.data, priority: archived.priority, attempts: archived.maxAttempts,
     backoff: archived.backoff, timeoutMs: archived.timeoutMs,
     ...(archived.dedupKey ? { dedupKey: archived.dedupKey } : {}),
     ...(archived.projectId ? { projectId: archived.projectId } : {}),

@@ -34,6 +34,8 @@ export interface JobView {
   backoff: BackoffSpec;
   timeoutMs: number;
   dedupKey: string | null;
+  /** The tenant of the key that enqueued it (README, Tenants); `default` for jobs from before tenants. */
+  tenant: string;
   projectId: string | null;
   result: unknown;
   error: { message: string; stack?: string } | null;
@@ -55,7 +57,10 @@ export interface EnqueueInput {
   attempts?: number;
   backoff?: BackoffSpec;
   timeoutMs?: number;
+  /** Scoped to the tenant: the same key in two tenants is two jobs. */
   dedupKey?: string;
+  /** The default tenant when unset. */
+  tenant?: string;
   projectId?: string;
   /** W3C trace context of the enqueue, so the worker's span continues its trace (src/lib/tracing.ts). */
   traceContext?: Record<string, string>;
@@ -69,6 +74,8 @@ export interface EnqueueResult {
 
 export interface ListQuery {
   queue: string;
+  /** Only this tenant's jobs; every tenant's when unset. */
+  tenant?: string;
   state?: JobState;
   projectId?: string;
   limit: number;
@@ -133,6 +140,8 @@ export interface ActiveJob {
   enqueuedAt: number;
   /** The enqueue's trace context, when it was traced. */
   traceContext?: Record<string, string>;
+  /** Its tenant: jobs its handler enqueues, and the state it keeps, stay that tenant's. */
+  tenant: string;
   progress(value: Progress): Promise<void>;
   log(line: string): Promise<void>;
   /** For the parent of a flow: its children's results, and the failures it was told to ignore. */
@@ -233,13 +242,17 @@ export interface Store {
   readonly mode: 'redis' | 'postgres' | 'embedded';
   enqueue(input: EnqueueInput): Promise<EnqueueResult>;
   enqueueBulk(inputs: EnqueueInput[]): Promise<EnqueueResult[]>;
-  get(queue: string, id: string): Promise<JobView | undefined>;
+  /**
+   * `tenant`, where given, scopes get, cancel and retry: another tenant's job is
+   * not found, exactly as a job that does not exist.
+   */
+  get(queue: string, id: string, tenant?: string): Promise<JobView | undefined>;
   /** Newest first. */
   list(query: ListQuery): Promise<JobView[]>;
   /** Waiting or delayed: becomes cancelled at once. Active: its signal fires and it ends cancelled. */
-  cancel(queue: string, id: string): Promise<JobView>;
+  cancel(queue: string, id: string, tenant?: string): Promise<JobView>;
   /** A failed or cancelled job goes back to waiting. */
-  retry(queue: string, id: string): Promise<JobView>;
+  retry(queue: string, id: string, tenant?: string): Promise<JobView>;
   counts(queue: string): Promise<StateCounts>;
   /** The oldest active and oldest waiting job's times: a few reads, whatever the backlog. */
   oldest(queue: string): Promise<OldestJobs>;

@@ -8,4 +8,6 @@ export default defineQueue({
   access: 'user',
   schema: aiSchema,
   handler: () => import('./handler.js'),
+  // The operator's provider key (openai.ts): no other queue's worker sees it.
+  secrets: ['OPENAI_API_KEY'],
 });

@@ -114,6 +114,20 @@ describe('rag-sync queue', function () {
       expect(later.collect!.errors).to.deep.equal([]);
     });
 
+    it('keeps a tenant\'s sync its own: its flow\'s jobs are that tenant\'s, and its cursor is apart from the default tenant\'s', async () => {
+      const { job } = await h.store.enqueue({ queue: 'rag-sync', name: 'sync', tenant: 'globex', data: { source: `${base}/feed.xml` } });
+      const done = await h.settled('rag-sync', job.id);
+      expect(done.state, JSON.stringify(done.error)).to.equal('completed');
+      const result = done.result as SyncResult;
+      expect(result, 'the default tenant has read this feed already; globex has not').to.include({ new: 4 });
+      const parent = await h.settled('rag-sync', result.flow!.id, 60_000);
+      expect(parent.tenant).to.equal('globex');
+      expect(await h.store.get('rag-sync', result.flow!.id, 'acme'), 'another tenant does not see the flow').to.equal(undefined);
+      const children = await h.store.list({ queue: 'document', tenant: 'globex', limit: 100, offset: 0 });
+      expect(children.length).to.equal(4);
+      expect(new Set(children.map((c) => c.tenant))).to.deep.equal(new Set(['globex']));
+    });
+
     it('syncs a local folder of documents', async () => {
       const folder = path.join(h.scratch, 'library');
       await fs.mkdir(folder, { recursive: true });

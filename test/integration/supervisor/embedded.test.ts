@@ -7,21 +7,8 @@ import { openStore } from '../../../src/lib/store/index.js';
 import { fixture } from '../../helpers/fork.js';
 import { killAll, startSupervisor, workerPids, type RunningSupervisor } from '../../helpers/supervisor.js';
 import { waitFor } from '../../helpers/wait.js';
-import pg from 'pg';
 import { freePort } from '../../helpers/ports.js';
-
-async function answers(port: number): Promise<boolean> {
-  const client = new pg.Client({ connectionString: `postgres://postgres:jobvisor@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 1000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+import { acceptsPassword as answers, embeddedPassword } from '../../helpers/embedded.js';
 
 describe('supervisor on the embedded PostgreSQL', function () {
   this.timeout(120_000);
@@ -41,6 +28,8 @@ describe('supervisor on the embedded PostgreSQL', function () {
     supervisor = startSupervisor({ ...env, WORKER_QUEUES: 'document', JOBVISOR_HANDLER_MODULE_DOCUMENT: fixture('sleep') });
     await supervisor.waitForLog((l) => l.msg === 'worker started', 90_000, 'a worker on the embedded server');
     const store = await openStore(loadConfig(env));
+    const password = embeddedPassword(dataDir);
+    expect(await answers(Number(env.EMBEDDED_PG_PORT), password), 'the server answers its data folder\'s password').to.equal(true);
     try {
       const { job } = await store.enqueue({ queue: 'document', data: { ms: 10 } });
       await waitFor(async () => (await store.get('document', job.id))?.state === 'completed', { timeoutMs: 30_000, message: 'the job done' });
@@ -49,6 +38,6 @@ describe('supervisor on the embedded PostgreSQL', function () {
     }
     supervisor.child.kill('SIGTERM');
     expect((await supervisor.exit).code).to.equal(0);
-    expect(await answers(Number(env.EMBEDDED_PG_PORT)), 'the server stopped with its owner').to.equal(false);
+    expect(await answers(Number(env.EMBEDDED_PG_PORT), password), 'the server stopped with its owner').to.equal(false);
   });
 });

@@ -1,6 +1,10 @@
 // Cancellation, which BullMQ has no state for: requests that reach running jobs, and the
 // record of cancelled jobs. Interface, Redis and PostgreSQL side by side: they must agree.
+import { DEFAULT_TENANT } from '../../tenants.js';
 import type { JobView } from '../types.js';
+
+/** A view archived before tenants has none: it was the default tenant's. */
+const withTenant = (view: JobView): JobView => ({ ...view, tenant: view.tenant ?? DEFAULT_TENANT });
 import type { PgSide } from './pg.js';
 import type { RedisSide } from './redis.js';
 
@@ -67,14 +71,14 @@ function redisRecord({ client, key }: RedisSide): CancelledRecord {
     },
     async archived(queue, id) {
       const raw = await client.hget(views(queue), id);
-      return raw ? (JSON.parse(raw) as JobView) : undefined;
+      return raw ? withTenant(JSON.parse(raw) as JobView) : undefined;
     },
     async listArchived(queue, offset, limit) {
       if (limit <= 0) return [];
       const ids = await client.zrevrange(newest(queue), offset, offset + limit - 1);
       if (ids.length === 0) return [];
       const raws = await client.hmget(views(queue), ...ids);
-      return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as JobView);
+      return raws.filter((r): r is string => r !== null).map((r) => withTenant(JSON.parse(r) as JobView));
     },
     countArchived: (queue) => client.zcard(newest(queue)),
     async unarchive(queue, id) {
@@ -124,13 +128,13 @@ function pgRecord(db: PgSide): CancelledRecord {
     },
     async archived(queue, id) {
       const { rows } = await db.query<{ view: JobView }>('SELECT view FROM jv_cancelled WHERE queue = $1 AND id = $2', [queue, id]);
-      return rows[0]?.view;
+      return rows[0] && withTenant(rows[0].view);
     },
     async listArchived(queue, offset, limit) {
       if (limit <= 0) return [];
       const { rows } = await db.query<{ view: JobView }>(
         'SELECT view FROM jv_cancelled WHERE queue = $1 ORDER BY at DESC OFFSET $2 LIMIT $3', [queue, offset, limit]);
-      return rows.map((r) => r.view);
+      return rows.map((r) => withTenant(r.view));
     },
     async countArchived(queue) {
       const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM jv_cancelled WHERE queue = $1', [queue]);

@@ -10,7 +10,7 @@ import { pgScheduleRuns, redisScheduleRuns, SCHEDULE_TABLES, type ScheduleRuns }
 import { pgThroughput, redisThroughput, THROUGHPUT_TABLES, type Throughput } from './throughput.js';
 
 export type { Cancellations, Retention } from './cancellations.js';
-export type { IndexEntry, JobIndex } from './job-index.js';
+export type { IndexEntry, IndexScope, JobIndex } from './job-index.js';
 export type { KeyValue } from './key-value.js';
 export type { ProcessRegistry } from './registry.js';
 export type { ScheduleRun, ScheduleRuns } from './schedule-runs.js';

@@ -9,12 +9,13 @@ import { templateOptions, type JobDefaults } from './job-options.js';
 import { listJobs } from './list.js';
 import { oldestJobs } from './oldest.js';
 import { readJob } from './read.js';
+import { releaseJobs } from './release.js';
 import { retryJob } from './retry.js';
 import { BullSchedules } from './schedules.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
-  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, JobProcessor,
-  JobView, ListQuery, OldestJobs, ProcessRecord, ScheduleStore, StateCounts, Store,
+  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, JobProcessor,
+  JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store,
 } from './types.js';
 
 export class BullStore implements Store {
@@ -112,6 +113,18 @@ export class BullStore implements Store {
 
   listProcesses(): Promise<ProcessRecord[]> {
     return this.engine.side.registry.list();
+  }
+
+  claim(claims: ProcessClaims, ttlMs: number): Promise<void> {
+    return this.engine.side.registry.claim(claims, ttlMs);
+  }
+
+  claimsOf(host: string): Promise<ProcessClaims[]> {
+    return this.engine.side.registry.claimsOf(host);
+  }
+
+  releaseJobs(queue: string, held: HeldJob[], reason: string): Promise<string[]> {
+    return releaseJobs(this.bull.queue(queue), held, reason);
   }
 
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events: ConsumerEvents = {}): Consumer {

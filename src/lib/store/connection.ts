@@ -5,6 +5,7 @@ import pg from 'pg';
 import { FlowProducer, Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
 import { openPgSideData, openRedisSideData, type SideData } from './side/index.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+import { blinkTolerantPostgresBackend } from './pg-blink.js';
 
 export interface EngineOptions {
   mode: 'redis' | 'postgres' | 'embedded';
@@ -70,7 +71,8 @@ function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string,
   const connection = { connectionString, schema, migrate: true, max: 3 } as unknown as ConnectionOptions;
   return {
     mode,
-    queueArgs: () => ({ opts: { connection }, factory: createPostgresBackend }),
+    // A worker's backend reports a restarting server as BullMQ expects a lost connection (pg-blink.ts).
+    queueArgs: (role) => ({ opts: { connection }, factory: role === 'worker' ? blinkTolerantPostgresBackend : createPostgresBackend }),
     side: openPgSideData(connectionString, schema),
     close: async () => {
       await server?.stop();

@@ -187,8 +187,31 @@ export function retries(outcome: JobOutcome): boolean {
  */
 export type JobProcessor = (job: ActiveJob, controller: AbortController) => Promise<JobOutcome>;
 
+/** A job a worker runs, with BullMQ's lock token for it: what it takes to give the job back at once should the worker die. */
+export interface HeldJob {
+  id: string;
+  token: string;
+}
+
+/** The jobs a worker process held at its last heartbeat, kept past the process registry's TTL so a dead worker's jobs can be released. */
+export interface ProcessClaims {
+  /** The registry id, `host:pid:queue`. */
+  id: string;
+  host: string;
+  pid: number;
+  queue: string;
+  held: HeldJob[];
+}
+
 export interface ConsumeOptions {
   concurrency: number;
+  /**
+   * Start at most this many jobs, then fetch nothing more (QUEUE_<NAME>_MAX_JOBS; 0: no limit).
+   * A job fetched past it is given back to the queue before its handler runs.
+   */
+  maxJobs?: number;
+  /** Recorded as BullMQ's processedBy on every job this consumer starts: `host:pid`. */
+  workerName?: string;
   /** BullMQ's rate limiter: at most `max` jobs of this queue start per `durationMs`, across all its workers. */
   limiter?: { max: number; durationMs: number };
 }
@@ -199,6 +222,8 @@ export interface ConsumerEvents {
    * failed (its lock lost) is not reported, since another worker runs it again.
    */
   recorded?: (job: ActiveJob, outcome: JobOutcome) => void;
+  /** A job's handler is about to run: `count` jobs started so far, this one included. */
+  started?: (count: number) => void;
 }
 
 /** A running fetch loop over one queue, inside one worker process. */
@@ -211,6 +236,10 @@ export interface Consumer {
   close(): Promise<void>;
   /** Whether fetching is held (host memory pressure); active jobs go on. */
   hold(held: boolean): void;
+  /** Jobs whose handler has started, given-back ones not counted. */
+  readonly started: number;
+  /** The jobs running now, with their lock tokens. */
+  held(): HeldJob[];
 }
 
 /**
@@ -251,6 +280,16 @@ export interface Store {
   heartbeat(record: ProcessRecord, ttlMs: number): Promise<void>;
   removeProcess(id: string): Promise<void>;
   listProcesses(): Promise<ProcessRecord[]>;
+  /** Records what a worker holds now (with its heartbeat); kept `ttlMs`, longer than the registry record. */
+  claim(claims: ProcessClaims, ttlMs: number): Promise<void>;
+  /** The claims left by the workers of a host: a supervisor starting there releases those of dead processes. */
+  claimsOf(host: string): Promise<ProcessClaims[]>;
+  /**
+   * A worker that held these jobs is gone: each still active under its token goes back to
+   * waiting now, as BullMQ's stalled check would move it (or fails, past the stall limit).
+   * Resolves with the ids moved.
+   */
+  releaseJobs(queue: string, held: HeldJob[], reason: string): Promise<string[]>;
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events?: ConsumerEvents): Consumer;
   /** Cron schedules, kept as BullMQ job schedulers (see schedules.ts). */
   readonly schedules: ScheduleStore;

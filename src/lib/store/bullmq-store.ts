@@ -14,7 +14,7 @@ import { retryJob } from './retry.js';
 import { BullSchedules } from './schedules.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
-  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, JobProcessor,
+  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, IdempotencyRecord, JobProcessor,
   JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store,
 } from './types.js';
 
@@ -125,6 +125,14 @@ export class BullStore implements Store {
 
   releaseJobs(queue: string, held: HeldJob[], reason: string): Promise<string[]> {
     return releaseJobs(this.bull.queue(queue), held, reason);
+  }
+
+  reserveIdempotencyKey(key: string, record: IdempotencyRecord, ttlMs: number): Promise<IdempotencyRecord | undefined> {
+    return this.engine.side.idempotency.reserve(key, record, ttlMs);
+  }
+
+  markIdempotencyCreated(key: string, record: IdempotencyRecord): Promise<void> {
+    return this.engine.side.idempotency.markCreated(key, record);
   }
 
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events: ConsumerEvents = {}): Consumer {

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { FlowProducer, Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
 import { openPgSideData, openRedisSideData, type SideData } from './side/index.js';
+import { FAIL_FAST_CONNECT_MS } from './side/pg.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
 import { blinkTolerantPostgresBackend } from './pg-blink.js';
 
@@ -15,6 +16,11 @@ export interface EngineOptions {
   embeddedPgPort?: number;
   /** Redis key prefix, or PostgreSQL schema. */
   prefix: string;
+  /**
+   * The api's connections: a call while the store is unreachable fails at once, and nothing
+   * waits in a client's queue to be sent after its caller gave up (a 503 that created a job).
+   */
+  failFast?: boolean;
 }
 
 interface QueueArgs {
@@ -51,29 +57,34 @@ export function createFlowProducer(engine: Engine): FlowProducer {
   return new (FlowProducer as unknown as FlowProducerCtor)(opts, factory);
 }
 
-function redisEngine(url: string, prefix: string): Engine {
+/** ioredis options of a fail-fast connection: no offline queue, no resend after a reconnect, no retry. */
+const FAIL_FAST_REDIS = { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false };
+
+function redisEngine(url: string, prefix: string, failFast: boolean): Engine {
   // Queues share one connection; each Worker makes its own blocking one from the options.
-  const shared = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  const shared = new Redis(url, { lazyConnect: false, ...(failFast ? FAIL_FAST_REDIS : { maxRetriesPerRequest: null }) });
   shared.on('error', () => {});
   const workerConnection = { url, maxRetriesPerRequest: null } as unknown as ConnectionOptions;
   return {
     mode: 'redis',
     queueArgs: (role) => ({ opts: { connection: role === 'queue' ? shared : workerConnection, prefix } }),
-    side: openRedisSideData(url, prefix),
+    side: openRedisSideData(url, prefix, failFast),
     close: async () => {
       await shared.quit().catch(() => shared.disconnect());
     },
   };
 }
 
-function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, server?: EmbeddedServer): Engine {
+function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, failFast: boolean, server?: EmbeddedServer): Engine {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`store: "${schema}" is not a plain schema name`);
-  const connection = { connectionString, schema, migrate: true, max: 3 } as unknown as ConnectionOptions;
+  const connection = {
+    connectionString, schema, migrate: true, max: 3, ...(failFast ? { connectionTimeoutMillis: FAIL_FAST_CONNECT_MS } : {}),
+  } as unknown as ConnectionOptions;
   return {
     mode,
     // A worker's backend reports a restarting server as BullMQ expects a lost connection (pg-blink.ts).
     queueArgs: (role) => ({ opts: { connection }, factory: role === 'worker' ? blinkTolerantPostgresBackend : createPostgresBackend }),
-    side: openPgSideData(connectionString, schema),
+    side: openPgSideData(connectionString, schema, failFast),
     close: async () => {
       await server?.stop();
     },
@@ -108,17 +119,17 @@ function required<T>(value: T | undefined, what: string): T {
 export async function openEngine(options: EngineOptions, log?: (line: string) => void): Promise<Engine> {
   switch (options.mode) {
     case 'redis':
-      return redisEngine(required(options.redisUrl, 'redisUrl'), options.prefix);
+      return redisEngine(required(options.redisUrl, 'redisUrl'), options.prefix, options.failFast ?? false);
     case 'postgres': {
       const url = required(options.databaseUrl, 'databaseUrl');
       await ensureSchema(url, options.prefix);
-      return postgresEngine('postgres', url, options.prefix);
+      return postgresEngine('postgres', url, options.prefix, options.failFast ?? false);
     }
     case 'embedded': {
       const server = await ensureEmbeddedPostgres(
         required(options.dataDir, 'dataDir'), required(options.embeddedPgPort, 'embeddedPgPort'), log);
       await ensureSchema(server.connectionString, options.prefix);
-      return postgresEngine('embedded', server.connectionString, options.prefix, server);
+      return postgresEngine('embedded', server.connectionString, options.prefix, options.failFast ?? false, server);
     }
   }
 }

@@ -9,10 +9,11 @@ import type { StoreContext } from './store-context.js';
 import type { EnqueueInput, EnqueueResult, FlowInput, FlowResult } from './types.js';
 
 export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<EnqueueResult> {
-  const jobId = newJobId();
+  const jobId = input.jobId ?? newJobId();
   const [job] = await Promise.all([
     ctx.queue(input.queue).add(input.name ?? 'default', input.data, jobOptions(ctx.defaults, input, jobId)),
-    ctx.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now() }]),
+    // Once BullMQ has the job, a lost index entry must not turn the enqueue into a failure a client retries into a duplicate.
+    ctx.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now() }]).catch(() => {}),
   ]);
   return afterAdd(ctx, input, job, jobId);
 }

@@ -59,6 +59,8 @@ export interface EnqueueInput {
   projectId?: string;
   /** W3C trace context of the enqueue, so the worker's span continues its trace (src/lib/tracing.ts). */
   traceContext?: Record<string, string>;
+  /** The id to create the job with (an idempotent request's reserved id); a job with this id already there is not added again. */
+  jobId?: string;
 }
 
 export interface EnqueueResult {
@@ -187,6 +189,16 @@ export function retries(outcome: JobOutcome): boolean {
  */
 export type JobProcessor = (job: ActiveJob, controller: AbortController) => Promise<JobOutcome>;
 
+/** What an idempotency key stands for: the job its first request created (or was about to). */
+export interface IdempotencyRecord {
+  queue: string;
+  id: string;
+  /** A digest of the request: the same key with another request is refused. */
+  fingerprint: string;
+  /** Set once the store said the job exists: a record without it may name a job never created. */
+  created?: boolean;
+}
+
 /** A job a worker runs, with BullMQ's lock token for it: what it takes to give the job back at once should the worker die. */
 export interface HeldJob {
   id: string;
@@ -290,6 +302,9 @@ export interface Store {
    * Resolves with the ids moved.
    */
   releaseJobs(queue: string, held: HeldJob[], reason: string): Promise<string[]>;
+  /** Reserves an idempotency key (24 h, across api copies) unless it is live: then resolves with its record. */
+  reserveIdempotencyKey(key: string, record: IdempotencyRecord, ttlMs: number): Promise<IdempotencyRecord | undefined>;
+  markIdempotencyCreated(key: string, record: IdempotencyRecord): Promise<void>;
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events?: ConsumerEvents): Consumer;
   /** Cron schedules, kept as BullMQ job schedulers (see schedules.ts). */
   readonly schedules: ScheduleStore;

@@ -14,7 +14,7 @@ import { ApiError } from './errors.js';
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
 /** Errors that say the command never left the api (no offline queue): the job was not created. */
-const NOT_SENT = /enableOfflineQueue|Stream isn't writeable|ECONNREFUSED|max retries per request|timeout exceeded when trying to connect/i;
+const NOT_SENT = /nothing was sent|enableOfflineQueue|Stream isn't writeable|ECONNREFUSED|max retries per request|timeout exceeded when trying to connect/i;
 
 export type Enqueued =
   | { kind: 'created' | 'existing'; result: EnqueueResult }

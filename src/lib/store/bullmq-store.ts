@@ -1,5 +1,6 @@
 // The Store over BullMQ: one Queue per queue name, jobvisor's job view and cancelled state
 // on top, side data per backend. Each part lives in its own module; this class wires them.
+import { StoreUnavailableError } from '../errors.js';
 import { countJobs, pingBackend } from './admin.js';
 import { cancelJob } from './cancel.js';
 import type { Engine } from './connection.js';
@@ -30,6 +31,9 @@ export class BullStore implements Store {
     this.ctx = {
       side,
       defaults,
+      assertSendable: () => {
+        if (!engine.sendable()) throw new StoreUnavailableError('store not connected (no offline queue): nothing was sent');
+      },
       queue: (name) => bull.queue(name),
       flowProducer: () => bull.flowProducer(),
       indexCreated: batchPerTick((queue, entries) => side.jobIndex.addCreated(queue, entries)),

@@ -33,6 +33,13 @@ export interface Engine {
   /** Arguments for `new Queue(name, {...}, factory)` and friends. */
   queueArgs(role: 'queue' | 'worker'): QueueArgs;
   side: SideData;
+  /**
+   * False while a fail-fast connection is down: BullMQ would hold a command until it reconnects
+   * and send it after its caller gave up, so the store refuses it instead.
+   */
+  sendable(): boolean;
+  /** Resolves once the connections are up, or after a few seconds of trying. */
+  connected?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,15 +67,27 @@ export function createFlowProducer(engine: Engine): FlowProducer {
 /** ioredis options of a fail-fast connection: no offline queue, no resend after a reconnect, no retry. */
 const FAIL_FAST_REDIS = { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false };
 
+const FIRST_CONNECT_WAIT_MS = 5000;
+
+function whenReady(client: Redis): Promise<void> {
+  return client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
 function redisEngine(url: string, prefix: string, failFast: boolean): Engine {
   // Queues share one connection; each Worker makes its own blocking one from the options.
   const shared = new Redis(url, { lazyConnect: false, ...(failFast ? FAIL_FAST_REDIS : { maxRetriesPerRequest: null }) });
   shared.on('error', () => {});
+  const side = openRedisSideData(url, prefix, failFast);
   const workerConnection = { url, maxRetriesPerRequest: null } as unknown as ConnectionOptions;
   return {
     mode: 'redis',
     queueArgs: (role) => ({ opts: { connection: role === 'queue' ? shared : workerConnection, prefix } }),
-    side: openRedisSideData(url, prefix, failFast),
+    side,
+    sendable: () => !failFast || shared.status === 'ready',
+    connected: () => Promise.race([
+      Promise.all([whenReady(shared), side.ping().catch(() => {})]).then(() => {}),
+      new Promise<void>((resolve) => setTimeout(resolve, FIRST_CONNECT_WAIT_MS).unref()),
+    ]),
     close: async () => {
       await shared.quit().catch(() => shared.disconnect());
     },
@@ -85,6 +104,7 @@ function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string,
     // A worker's backend reports a restarting server as BullMQ expects a lost connection (pg-blink.ts).
     queueArgs: (role) => ({ opts: { connection }, factory: role === 'worker' ? blinkTolerantPostgresBackend : createPostgresBackend }),
     side: openPgSideData(connectionString, schema, failFast),
+    sendable: () => true, // pg's pool gives up connecting after FAIL_FAST_CONNECT_MS, within the api's timeout
     close: async () => {
       await server?.stop();
     },
@@ -118,8 +138,12 @@ function required<T>(value: T | undefined, what: string): T {
 
 export async function openEngine(options: EngineOptions, log?: (line: string) => void): Promise<Engine> {
   switch (options.mode) {
-    case 'redis':
-      return redisEngine(required(options.redisUrl, 'redisUrl'), options.prefix, options.failFast ?? false);
+    case 'redis': {
+      const engine = redisEngine(required(options.redisUrl, 'redisUrl'), options.prefix, options.failFast ?? false);
+      // Without an offline queue a command before the first connect fails: a fail-fast store starts connected (or gives up waiting).
+      if (options.failFast) await engine.connected?.();
+      return engine;
+    }
     case 'postgres': {
       const url = required(options.databaseUrl, 'databaseUrl');
       await ensureSchema(url, options.prefix);

@@ -9,6 +9,7 @@ import type { StoreContext } from './store-context.js';
 import type { EnqueueInput, EnqueueResult, FlowInput, FlowResult } from './types.js';
 
 export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<EnqueueResult> {
+  ctx.assertSendable();
   const jobId = input.jobId ?? newJobId();
   const [job] = await Promise.all([
     ctx.queue(input.queue).add(input.name ?? 'default', input.data, jobOptions(ctx.defaults, input, jobId)),
@@ -19,6 +20,7 @@ export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<E
 }
 
 export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
+  ctx.assertSendable();
   const results = new Map<EnqueueInput, EnqueueResult>();
   for (const [queue, group] of groupBy(inputs, (input) => input.queue)) {
     const ids = group.map(() => newJobId());
@@ -35,6 +37,7 @@ export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Pr
 }
 
 export async function enqueueFlow(ctx: StoreContext, flow: FlowInput): Promise<FlowResult> {
+  ctx.assertSendable();
   const result = await addFlow(ctx.flowProducer(), flow, (input, jobId) => jobOptions(ctx.defaults, input, jobId));
   // Every node into its queue's creation index, so the jobs of a flow show in lists like any other.
   const now = Date.now();

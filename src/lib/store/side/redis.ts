@@ -20,6 +20,12 @@ export function openRedisSide(url: string, prefix: string, failFast = false): Re
     client,
     key: (...parts) => [prefix, 'jv', ...parts].join(':'),
     ping: async () => {
+      if (client.status !== 'ready' && client.options.enableOfflineQueue === false) {
+        await new Promise<void>((resolve, reject) => {
+          client.once('ready', resolve);
+          setTimeout(() => reject(new Error('side data: not connected')), 5000).unref();
+        });
+      }
       await client.ping();
     },
     close: async () => {

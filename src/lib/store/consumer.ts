@@ -193,7 +193,7 @@ export class BullConsumer implements Consumer {
   }
 
   private async logRetry(job: Job, startedAt: number, reason: string): Promise<void> {
-    await job.log(timelineLine('active', startedAt));
+    await job.log(timelineLine('active', startedAt, job.processedBy));
     await job.log(timelineLine('retrying', Date.now(), reason));
   }
 
@@ -232,7 +232,7 @@ export class BullConsumer implements Consumer {
   private async onStalled(jobId: string): Promise<void> {
     const job = await this.bullQueue.getJob(jobId);
     if (!job) return;
-    if (job.processedOn) await job.log(timelineLine('active', job.processedOn));
+    if (job.processedOn) await job.log(timelineLine('active', job.processedOn, job.processedBy));
     await job.log(timelineLine('stalled', Date.now(), 'its worker stopped renewing the lock'));
   }
 

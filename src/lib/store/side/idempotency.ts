@@ -45,7 +45,10 @@ export function pgIdempotency(db: PgSide): Idempotency {
         [name, JSON.stringify(record), ttlMs],
       );
       const row = rows[0];
-      return !row || row.ours ? undefined : row.record;
+      if (row) return row.ours ? undefined : row.record;
+      // A racing reservation committed after this statement's snapshot: a new statement sees it.
+      const again = await db.query<{ record: IdempotencyRecord }>('SELECT record FROM jv_idempotency WHERE key = $1', [name]);
+      return again.rows[0]?.record;
     },
     async markCreated(name, record) {
       await db.query('UPDATE jv_idempotency SET record = $2 WHERE key = $1', [name, JSON.stringify({ ...record, created: true })]);

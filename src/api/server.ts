@@ -29,7 +29,8 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const logger = createLogger('api', config.logLevel);
   const tracing = startTracing('jobvisor-api');
-  const store = await openStore(config, (line) => logger.warn(line));
+  // Fail fast: a call made while the store is down is a 503 and nothing else, never a job created later.
+  const store = await openStore(config, (line) => logger.warn(line), { failFast: true });
   let dashboard: Dashboard | undefined;
   try {
     dashboard = await openDashboard(config, QUEUE_NAMES, DASHBOARD_PATH);

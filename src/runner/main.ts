@@ -27,6 +27,8 @@ function createLog(format: LogFormat): Log {
     process.stdout.write(`${formatLine('jobvisor', JSON.stringify({ level, time: Date.now(), msg, ...fields }), format, process.stdout.isTTY)}\n`);
 }
 
+/** How long after a child's exit its output may still be read before the runner acts on the exit. */
+const OUTPUT_GRACE_MS = 250;
 const alive = (running: Running) => running.child.exitCode === null && running.child.signalCode === null;
 const within = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
@@ -45,10 +47,15 @@ function start(spec: ChildSpec, format: LogFormat, inbox: Inbox, log: Log): Runn
   child.on('error', () => {}); // reported by its exit
   const running: Running = {
     spec, child, startedAt: Date.now(),
-    // 'close', not 'exit': the child's last log lines have been read by then.
-    exited: new Promise((resolve) => child.once('close', (code, signal) => {
-      inbox.record({ type: 'exit', running, code, signal });
-      resolve();
+    // 'exit', then 'close' or a moment, whichever comes first: the child's last log lines are read
+    // by then, and a dead supervisor's orphaned workers, which hold its output open until they
+    // finish their jobs, do not hold up its restart.
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => {
+      const closed = new Promise<void>((done) => (child.stdout!.closed && child.stderr!.closed ? done() : child.once('close', () => done())));
+      void Promise.race([closed, within(OUTPUT_GRACE_MS)]).then(() => {
+        inbox.record({ type: 'exit', running, code, signal });
+        resolve();
+      });
     })),
   };
   log(`started ${spec.name}`, { childPid: child.pid });

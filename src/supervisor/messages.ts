@@ -1,6 +1,7 @@
 // Every message between the supervisor and its worker processes. One union
 // per direction, discriminated by `type`, so both sides switch exhaustively.
 import type { RestartReason } from '../lib/metric-names.js';
+import type { HeldJob } from '../lib/store/index.js';
 
 /**
  * A worker's numbers, as its heartbeat reports them every second. The one
@@ -17,6 +18,10 @@ export interface WorkerStats {
   eventLoopLagMs: number;
   /** Jobs whose handler ignored its aborted signal past the grace period and still runs. */
   zombies: number;
+  /** Jobs whose handler has started in this process: QUEUE_<NAME>_MAX_JOBS counts these. */
+  started: number;
+  /** The running jobs with their lock tokens: should this process die, the supervisor gives them back at once. */
+  held: HeldJob[];
 }
 
 export type HeartbeatMessage = { type: 'heartbeat' } & WorkerStats;
@@ -32,7 +37,19 @@ export interface MetricsResponse {
   metrics: unknown[];
 }
 
-export type WorkerMessage = HeartbeatMessage | ReadyMessage | MetricsResponse;
+/**
+ * The worker has started its QUEUE_<NAME>_MAX_JOBS-th job and fetches nothing more: it only
+ * finishes what it runs. Sent at once, not with the next heartbeat.
+ */
+export interface FetchingStoppedMessage {
+  type: 'fetching-stopped';
+  started: number;
+}
+
+/** The worker's start failed (its fetch loop never came up): it exits with this (EX_TEMPFAIL) and never says ready. */
+export const START_FAILED_EXIT = 75;
+
+export type WorkerMessage = HeartbeatMessage | ReadyMessage | MetricsResponse | FetchingStoppedMessage;
 
 /** Stop fetching, finish active jobs, exit 0. */
 export interface DrainMessage {
@@ -63,7 +80,7 @@ export type SupervisorMessage = DrainMessage | HoldMessage | MetricsRequest | Su
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   const type = (value as { type?: unknown } | null)?.type;
-  return type === 'heartbeat' || type === 'ready' || type === 'metrics';
+  return type === 'heartbeat' || type === 'ready' || type === 'metrics' || type === 'fetching-stopped';
 }
 
 export function isSupervisorMessage(value: unknown): value is SupervisorMessage {

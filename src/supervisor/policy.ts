@@ -74,15 +74,27 @@ export function overHardCeiling(rss: number, budgetBytes: number, hardMemoryFact
 
 export interface WorkerFacts {
   overBudgetStreak: number;
-  processed: number;
+  /** Jobs started; the worker itself stops fetching at max-jobs. */
+  started: number;
   zombies: number;
+  /** The worker said it reached max-jobs and fetches nothing more. */
+  fetchingStopped?: boolean;
+}
+
+/**
+ * The worker enforces max-jobs itself (it starts the N-th job, then fetches nothing); the
+ * supervisor starts its replacement this many starts in, one round of its concurrency early,
+ * so that the queue has a fetching worker when the old one stops.
+ */
+export function replaceAtStarts(maxJobs: number, concurrency: number): number {
+  return Math.max(1, maxJobs - concurrency);
 }
 
 /** Why a running worker should be replaced gracefully now, if it should. */
-export function recycleReason(worker: WorkerFacts, maxJobs: number, policy: Pick<PolicySettings, 'overBudgetBeats'>): RestartReason | undefined {
+export function recycleReason(worker: WorkerFacts, maxJobs: number, policy: Pick<PolicySettings, 'overBudgetBeats'>, concurrency = 1): RestartReason | undefined {
   if (worker.zombies > 0) return 'timeout';
   if (worker.overBudgetStreak >= policy.overBudgetBeats) return 'memory';
-  if (maxJobs > 0 && worker.processed >= maxJobs) return 'max_jobs';
+  if (maxJobs > 0 && (worker.fetchingStopped || worker.started >= replaceAtStarts(maxJobs, concurrency))) return 'max_jobs';
   return undefined;
 }
 

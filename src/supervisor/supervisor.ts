@@ -12,6 +12,7 @@ import type { Store } from '../lib/store/index.js';
 import { RetiredMetrics, exposition, supervisorMetrics, type SupervisorMetrics } from './metrics-server.js';
 import { largest, livenessFailure, overHardCeiling, queueToHold, recycleReason, underPressure, type HostMemory, type PolicySettings } from './policy.js';
 import { QueueState } from './queue-state.js';
+import { releaseDead, releaseLeftovers } from './release.js';
 import { WorkerHandle, type WorkerState } from './worker-handle.js';
 import { forkWorker, type StartWorker } from './worker-process.js';
 
@@ -19,8 +20,10 @@ export interface SupervisorOptions {
   config: Config;
   policy: PolicySettings;
   logger: Logger;
-  /** Where a dead worker's registry record is released. */
-  store: Pick<Store, 'mode' | 'removeProcess'>;
+  /** Where a dead worker's registry record and jobs are released. */
+  store: Pick<Store, 'mode' | 'removeProcess' | 'releaseJobs' | 'claimsOf'>;
+  /** Whether a process of this host still runs (signal 0); given to tests. */
+  isAlive?: (pid: number) => boolean;
   /** Starts one worker process: forkWorker(process.env), with the config's env deny list, unless given. */
   startWorker?: StartWorker;
   clock?: () => number;
@@ -80,6 +83,7 @@ export class Supervisor {
   async run(): Promise<number> {
     const log = this.options.logger;
     log.info({ supervisor: this.id, queues: [...this.queues.keys()], mode: this.options.store.mode }, 'supervisor started');
+    void releaseLeftovers(this.options, os.hostname(), this.options.isAlive);
     const readMemory = this.options.readMemory;
     const memoryTimer = readMemory
       ? setInterval(() => void readMemory().then((m) => this.observeMemory(m), () => {}), this.options.memoryPollMs ?? 2000)
@@ -124,10 +128,12 @@ export class Supervisor {
       this.workers.splice(this.workers.indexOf(worker), 1);
       // The replacement died before it was ready: the old worker stays and is not drained.
       for (const other of this.workers) if (other.recycle?.replacement === worker) other.abandonRecycle();
-      // Release what the dead worker held: its registry record now, its jobs through BullMQ's stalled check.
-      void this.options.store.removeProcess(`${os.hostname()}:${worker.pid}:${worker.queue}`).catch(() => {});
-      if (worker.lastMetrics) void this.retired.add(worker.lastMetrics);
       const { code, signal } = worker.exit!;
+      // Release what the dead worker held: its jobs back to waiting at once (a clean exit holds none), then its record.
+      const held = code === 0 ? [] : worker.stats.held;
+      const why = worker.killReason ? `was killed (${worker.killReason})` : 'died';
+      void releaseDead(this.options, { id: `${os.hostname()}:${worker.pid}:${worker.queue}`, queue: worker.queue, pid: worker.pid, held }, why);
+      if (worker.lastMetrics) void this.retired.add(worker.lastMetrics);
       if (worker.stopReason || this.stop) {
         this.options.logger.info({ queue: worker.queue, pid: worker.pid, code, signal, reason: worker.stopReason }, 'worker exited');
         continue;
@@ -179,14 +185,15 @@ export class Supervisor {
     for (const worker of this.workers) {
       const queue = this.queueOf(worker);
       if (worker.state !== 'ready' || worker.recycle || !queue.mayStart(worker.slot, now)) continue;
-      const reason = recycleReason({ ...worker.stats, overBudgetStreak: worker.overBudgetStreak }, queue.config.maxJobs, this.options.policy);
+      const facts = { ...worker.stats, overBudgetStreak: worker.overBudgetStreak, fetchingStopped: worker.fetchingStopped };
+      const reason = recycleReason(facts, queue.config.maxJobs, this.options.policy, queue.config.concurrency);
       if (reason) this.startRecycle(worker, reason);
     }
   }
 
   /** Graceful: the replacement starts first; the old worker drains once it is ready (finishHandoffs). */
   private startRecycle(worker: WorkerHandle, reason: RestartReason): void {
-    this.count(worker, reason, 'recycle', { processed: worker.stats.processed, zombies: worker.stats.zombies });
+    this.count(worker, reason, 'recycle', { processed: worker.stats.processed, started: worker.stats.started, zombies: worker.stats.zombies });
     worker.beginRecycle(reason, this.start(this.queueOf(worker), worker.slot));
   }
 

@@ -42,7 +42,8 @@ export class WorkerHandle {
   #readyAt?: number;
   #lastHeartbeatAt?: number;
   #overBudgetStreak = 0;
-  #stats: WorkerStats = { rss: 0, heapUsed: 0, active: 0, processed: 0, failed: 0, zombies: 0, eventLoopLagMs: 0 };
+  #fetchingStopped = false;
+  #stats: WorkerStats = { rss: 0, heapUsed: 0, active: 0, processed: 0, failed: 0, zombies: 0, eventLoopLagMs: 0, started: 0, held: [] };
   #stopReason?: StopReason;
   #killReason?: StopReason;
   #drainDeadline?: number;
@@ -78,6 +79,8 @@ export class WorkerHandle {
   get readyAt(): number | undefined { return this.#readyAt; }
   get lastHeartbeatAt(): number | undefined { return this.#lastHeartbeatAt; }
   get overBudgetStreak(): number { return this.#overBudgetStreak; }
+  /** The worker reached max-jobs: it finishes what it runs and fetches nothing more. */
+  get fetchingStopped(): boolean { return this.#fetchingStopped; }
   get stats(): Readonly<WorkerStats> { return this.#stats; }
   get stopReason(): StopReason | undefined { return this.#stopReason; }
   get killReason(): StopReason | undefined { return this.#killReason; }
@@ -152,6 +155,11 @@ export class WorkerHandle {
         this.#overBudgetStreak = overBudgetStreak(this.#overBudgetStreak, stats.rss, this.budgetBytes);
         return;
       }
+      case 'fetching-stopped':
+        this.#fetchingStopped = true;
+        this.#stats = { ...this.#stats, started: message.started };
+        this.onEvent();
+        return;
       case 'metrics':
         this.#lastMetrics = message.metrics;
         this.pendingMetrics.get(message.requestId)?.(message.metrics);

@@ -7,9 +7,13 @@ import type { WorkerMessage, WorkerStats } from '../supervisor/messages.js';
 import type { JobCounters } from './pipeline.js';
 
 export interface HeartbeatOptions {
-  store: Pick<Store, 'heartbeat'>;
+  store: Pick<Store, 'heartbeat' | 'claim'>;
   record: ProcessRecord;
   counters: Readonly<JobCounters>;
+  /** The consumer's starts and the jobs it runs now, with their lock tokens. */
+  jobs: () => Pick<WorkerStats, 'started' | 'held'>;
+  /** How long the claims (the held jobs) outlive the last beat: past BullMQ's stalled check, they are moot. */
+  claimTtlMs: number;
   /** IPC to the supervisor, when there is one. */
   send?: ((message: WorkerMessage) => void) | undefined;
   intervalMs: number;
@@ -38,8 +42,11 @@ export class Heartbeat {
     const { rss, heapUsed, active, processed, failed } = stats;
     Object.assign(record, { rss, heapUsed, active, processed, failed } satisfies Partial<ProcessRecord>);
     if (record.state === 'starting') record.state = 'running';
-    this.writing ??= this.options.store.heartbeat(record, this.options.intervalMs * TTL_BEATS)
-      .finally(() => (this.writing = undefined));
+    const claims = { id: record.id, host: record.host, pid: record.pid, queue: record.queue, held: stats.held };
+    this.writing ??= Promise.all([
+      this.options.store.heartbeat(record, this.options.intervalMs * TTL_BEATS),
+      this.options.store.claim(claims, this.options.claimTtlMs),
+    ]).then(() => {}).finally(() => (this.writing = undefined));
     return this.writing;
   }
 
@@ -54,6 +61,6 @@ export class Heartbeat {
     const eventLoopLagMs = Math.max(0, now - this.lastBeat - this.options.intervalMs);
     this.lastBeat = now;
     const { rss, heapUsed } = process.memoryUsage();
-    return { rss, heapUsed, eventLoopLagMs, ...this.options.counters };
+    return { rss, heapUsed, eventLoopLagMs, ...this.options.counters, ...this.options.jobs() };
   }
 }

@@ -4,7 +4,7 @@
 import { envName, isQueueName } from '../queues/index.js';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
-import { isSupervisorMessage, type WorkerMessage } from '../supervisor/messages.js';
+import { isSupervisorMessage, START_FAILED_EXIT, type WorkerMessage } from '../supervisor/messages.js';
 import { openStore } from '../lib/store/index.js';
 import { loadHandler } from './registry.js';
 import { startRuntime } from './runtime.js';
@@ -28,7 +28,8 @@ async function main(): Promise<number> {
   // Once the supervisor is gone the channel is closed: a send then must not throw (it would crash a draining worker).
   const send = forked ? (message: WorkerMessage) => { if (process.connected) process.send?.(message, undefined, {}, () => {}); } : undefined;
   const limiter = isQueueName(queue) ? config.queues[queue].rateLimit : undefined;
-  const runtime = startRuntime({ store, queue, handler, concurrency, logger, send, ...(limiter ? { limiter } : {}) });
+  const maxJobs = isQueueName(queue) ? config.queues[queue].maxJobs : 0;
+  const runtime = startRuntime({ store, queue, handler, concurrency, logger, send, maxJobs, ...(limiter ? { limiter } : {}) });
 
   let requested: Request | undefined;
   let wake: () => void = () => {};
@@ -55,7 +56,14 @@ async function main(): Promise<number> {
   // The supervisor may have died while this process was still starting, before the listener above existed.
   if (forked && !process.connected) request('drain');
   // Ready means fetching: a replacement that only said so before its connection was up would leave a gap.
-  await runtime.ready().catch(() => {});
+  // One that cannot fetch is never taken as ready: the supervisor counts its exit as a crash and backs off.
+  const startFailure = await runtime.ready().then(() => undefined, (error: unknown) => error);
+  if (startFailure) {
+    logger.error({ queue, err: startFailure }, 'worker could not start fetching');
+    await runtime.close();
+    await store.close();
+    return START_FAILED_EXIT;
+  }
   send?.({ type: 'ready' });
   logger.info({ queue, concurrency, mode: store.mode }, 'worker started');
 

@@ -25,6 +25,10 @@ export interface RuntimeOptions {
   /** How long after its signal fired a handler may run on before it counts as a zombie. */
   zombieGraceMs?: number;
   metrics?: WorkerMetrics;
+  /** QUEUE_<NAME>_MAX_JOBS: start at most this many jobs (0: no limit), then say so and fetch nothing more. */
+  maxJobs?: number;
+  /** How long this worker's claims on its running jobs outlive its last heartbeat. */
+  claimTtlMs?: number;
 }
 
 export interface Runtime {
@@ -45,12 +49,24 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   const { store, queue, logger } = options;
   const metrics = options.metrics ?? workerMetrics();
   const pipeline = new JobPipeline({ store, queue, handler: options.handler, logger, metrics, zombieGraceMs: options.zombieGraceMs ?? 5000 });
-  const consumeOptions: ConsumeOptions = { concurrency: options.concurrency, ...(options.limiter ? { limiter: options.limiter } : {}) };
-  const consumer = store.consume(queue, pipeline.run, consumeOptions, { recorded: pipeline.recorded });
+  const maxJobs = options.maxJobs ?? 0;
+  const consumeOptions: ConsumeOptions = {
+    concurrency: options.concurrency, maxJobs, workerName: `${os.hostname()}:${process.pid}`, ...(options.limiter ? { limiter: options.limiter } : {}),
+  };
+  let heartbeat: Heartbeat | undefined;
+  const started = (count: number) => {
+    // The supervisor starts the replacement a little before the last job, and learns of the last one at once.
+    if (maxJobs > 0 && count === Math.max(1, maxJobs - options.concurrency)) void heartbeat?.beat().catch(() => {});
+    if (maxJobs > 0 && count === maxJobs) options.send?.({ type: 'fetching-stopped', started: count });
+  };
+  const consumer = store.consume(queue, pipeline.run, consumeOptions, { recorded: pipeline.recorded, started });
   const record = processRecord(queue);
-  const heartbeat = new Heartbeat({ store, record, counters: pipeline.counters, send: options.send, intervalMs: options.heartbeatMs ?? 1000, logger });
+  heartbeat = new Heartbeat({
+    store, record, counters: pipeline.counters, send: options.send, intervalMs: options.heartbeatMs ?? 1000, logger,
+    jobs: () => ({ started: consumer.started, held: consumer.held() }), claimTtlMs: options.claimTtlMs ?? 10 * 60_000,
+  });
   let stopping: Promise<void> | undefined;
-  const stop = (how: 'drain' | 'close') => (stopping ??= shutdown({ how, consumer, heartbeat, record, store, logger }));
+  const stop = (how: 'drain' | 'close') => (stopping ??= shutdown({ how, consumer, heartbeat: heartbeat!, record, store, logger }));
   return {
     stats: pipeline.counters,
     metrics,

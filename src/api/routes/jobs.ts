@@ -8,6 +8,7 @@ import { presentedKey } from '../auth.js';
 import { jsonBody } from '../body.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, unknownJob, unknownQueue } from '../errors.js';
+import { enqueueOnce, idempotencyKey } from '../idempotency.js';
 import { apiJob, apiListedJob } from '../job-shape.js';
 import { enqueueBody, jobParams, listQuery, statusQuery, type EnqueueBody } from '../schemas.js';
 import { parse } from '../validate.js';
@@ -93,11 +94,13 @@ export function jobsRouter(ctx: ApiContext): Router {
       throw new ApiError(400, 'invalid_request', `invalid body: ${checked.field}: ${checked.message}`, { issues: [{ field: checked.field, message: checked.message }] });
     }
     const tenant = scopeOf(res) ?? DEFAULT_TENANT;
-    const { job, created } = await traceEnqueue(body.queue, { 'jobvisor.tenant': tenant },
+    const enqueued = await traceEnqueue(body.queue, { 'jobvisor.tenant': tenant },
       async (traceContext) => {
-        const added = await call(store.enqueue({ ...toInput(body, tenant), ...(traceContext ? { traceContext } : {}) }));
-        return { ...added, id: added.job.id };
+        const once = await enqueueOnce(ctx, { ...toInput(body, tenant), ...(traceContext ? { traceContext } : {}) }, idempotencyKey(req, res));
+        return { once, id: once.kind === 'gone' ? once.id : once.result.job.id };
       });
+    if (enqueued.once.kind === 'gone') return void res.status(200).json({ id: enqueued.id, queue: enqueued.once.queue, statusUrl: statusUrl(enqueued.once.queue, enqueued.id) });
+    const { job, created } = enqueued.once.result;
     if (!created) return void res.status(200).json(apiJob(job, isAdmin(res)));
     metrics.enqueued.inc({ queue: job.queue });
     const url = statusUrl(job.queue, job.id);

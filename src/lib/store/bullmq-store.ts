@@ -1,5 +1,6 @@
 // The Store over BullMQ: one Queue per queue name, jobvisor's job view and cancelled state
 // on top, side data per backend. Each part lives in its own module; this class wires them.
+import { StoreUnavailableError } from '../errors.js';
 import { countJobs, pingBackend } from './admin.js';
 import { cancelJob } from './cancel.js';
 import type { Engine } from './connection.js';
@@ -9,12 +10,13 @@ import { templateOptions, type JobDefaults } from './job-options.js';
 import { listJobs } from './list.js';
 import { oldestJobs } from './oldest.js';
 import { readJob } from './read.js';
+import { releaseJobs } from './release.js';
 import { retryJob } from './retry.js';
 import { BullSchedules } from './schedules.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
-  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, JobProcessor,
-  JobView, ListQuery, OldestJobs, ProcessRecord, ScheduleStore, StateCounts, Store,
+  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, IdempotencyRecord, JobProcessor,
+  JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store,
 } from './types.js';
 
 export class BullStore implements Store {
@@ -29,6 +31,9 @@ export class BullStore implements Store {
     this.ctx = {
       side,
       defaults,
+      assertSendable: () => {
+        if (!engine.sendable()) throw new StoreUnavailableError('store not connected (no offline queue): nothing was sent');
+      },
       queue: (name) => bull.queue(name),
       flowProducer: () => bull.flowProducer(),
       indexCreated: batchPerTick((queue, entries) => side.jobIndex.addCreated(queue, entries)),
@@ -112,6 +117,26 @@ export class BullStore implements Store {
 
   listProcesses(): Promise<ProcessRecord[]> {
     return this.engine.side.registry.list();
+  }
+
+  claim(claims: ProcessClaims, ttlMs: number): Promise<void> {
+    return this.engine.side.registry.claim(claims, ttlMs);
+  }
+
+  claimsOf(host: string): Promise<ProcessClaims[]> {
+    return this.engine.side.registry.claimsOf(host);
+  }
+
+  releaseJobs(queue: string, held: HeldJob[], reason: string): Promise<string[]> {
+    return releaseJobs(this.bull.queue(queue), held, reason);
+  }
+
+  reserveIdempotencyKey(key: string, record: IdempotencyRecord, ttlMs: number): Promise<IdempotencyRecord | undefined> {
+    return this.engine.side.idempotency.reserve(key, record, ttlMs);
+  }
+
+  markIdempotencyCreated(key: string, record: IdempotencyRecord): Promise<void> {
+    return this.engine.side.idempotency.markCreated(key, record);
   }
 
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events: ConsumerEvents = {}): Consumer {

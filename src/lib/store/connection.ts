@@ -4,7 +4,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { FlowProducer, Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
 import { openPgSideData, openRedisSideData, type SideData } from './side/index.js';
+import { FAIL_FAST_CONNECT_MS } from './side/pg.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
+import { blinkTolerantPostgresBackend } from './pg-blink.js';
 
 export interface EngineOptions {
   mode: 'redis' | 'postgres' | 'embedded';
@@ -16,6 +18,11 @@ export interface EngineOptions {
   embeddedPgPassword?: string;
   /** Redis key prefix, or PostgreSQL schema. */
   prefix: string;
+  /**
+   * The api's connections: a call while the store is unreachable fails at once, and nothing
+   * waits in a client's queue to be sent after its caller gave up (a 503 that created a job).
+   */
+  failFast?: boolean;
 }
 
 interface QueueArgs {
@@ -28,6 +35,13 @@ export interface Engine {
   /** Arguments for `new Queue(name, {...}, factory)` and friends. */
   queueArgs(role: 'queue' | 'worker'): QueueArgs;
   side: SideData;
+  /**
+   * False while a fail-fast connection is down: BullMQ would hold a command until it reconnects
+   * and send it after its caller gave up, so the store refuses it instead.
+   */
+  sendable(): boolean;
+  /** Resolves once the connections are up, or after a few seconds of trying. */
+  connected?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,28 +66,47 @@ export function createFlowProducer(engine: Engine): FlowProducer {
   return new (FlowProducer as unknown as FlowProducerCtor)(opts, factory);
 }
 
-function redisEngine(url: string, prefix: string): Engine {
+/** ioredis options of a fail-fast connection: no offline queue, no resend after a reconnect, no retry. */
+const FAIL_FAST_REDIS = { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false };
+
+const FIRST_CONNECT_WAIT_MS = 5000;
+
+function whenReady(client: Redis): Promise<void> {
+  return client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
+function redisEngine(url: string, prefix: string, failFast: boolean): Engine {
   // Queues share one connection; each Worker makes its own blocking one from the options.
-  const shared = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  const shared = new Redis(url, { lazyConnect: false, ...(failFast ? FAIL_FAST_REDIS : { maxRetriesPerRequest: null }) });
   shared.on('error', () => {});
+  const side = openRedisSideData(url, prefix, failFast);
   const workerConnection = { url, maxRetriesPerRequest: null } as unknown as ConnectionOptions;
   return {
     mode: 'redis',
     queueArgs: (role) => ({ opts: { connection: role === 'queue' ? shared : workerConnection, prefix } }),
-    side: openRedisSideData(url, prefix),
+    side,
+    sendable: () => !failFast || shared.status === 'ready',
+    connected: () => Promise.race([
+      Promise.all([whenReady(shared), side.ping().catch(() => {})]).then(() => {}),
+      new Promise<void>((resolve) => setTimeout(resolve, FIRST_CONNECT_WAIT_MS).unref()),
+    ]),
     close: async () => {
       await shared.quit().catch(() => shared.disconnect());
     },
   };
 }
 
-function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, server?: EmbeddedServer): Engine {
+function postgresEngine(mode: 'postgres' | 'embedded', connectionString: string, schema: string, failFast: boolean, server?: EmbeddedServer): Engine {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`store: "${schema}" is not a plain schema name`);
-  const connection = { connectionString, schema, migrate: true, max: 3 } as unknown as ConnectionOptions;
+  const connection = {
+    connectionString, schema, migrate: true, max: 3, ...(failFast ? { connectionTimeoutMillis: FAIL_FAST_CONNECT_MS } : {}),
+  } as unknown as ConnectionOptions;
   return {
     mode,
-    queueArgs: () => ({ opts: { connection }, factory: createPostgresBackend }),
-    side: openPgSideData(connectionString, schema),
+    // A worker's backend reports a restarting server as BullMQ expects a lost connection (pg-blink.ts).
+    queueArgs: (role) => ({ opts: { connection }, factory: role === 'worker' ? blinkTolerantPostgresBackend : createPostgresBackend }),
+    side: openPgSideData(connectionString, schema, failFast),
+    sendable: () => true, // pg's pool gives up connecting after FAIL_FAST_CONNECT_MS, within the api's timeout
     close: async () => {
       await server?.stop();
     },
@@ -107,18 +140,22 @@ function required<T>(value: T | undefined, what: string): T {
 
 export async function openEngine(options: EngineOptions, log?: (line: string) => void): Promise<Engine> {
   switch (options.mode) {
-    case 'redis':
-      return redisEngine(required(options.redisUrl, 'redisUrl'), options.prefix);
+    case 'redis': {
+      const engine = redisEngine(required(options.redisUrl, 'redisUrl'), options.prefix, options.failFast ?? false);
+      // Without an offline queue a command before the first connect fails: a fail-fast store starts connected (or gives up waiting).
+      if (options.failFast) await engine.connected?.();
+      return engine;
+    }
     case 'postgres': {
       const url = required(options.databaseUrl, 'databaseUrl');
       await ensureSchema(url, options.prefix);
-      return postgresEngine('postgres', url, options.prefix);
+      return postgresEngine('postgres', url, options.prefix, options.failFast ?? false);
     }
     case 'embedded': {
       const server = await ensureEmbeddedPostgres(
         required(options.dataDir, 'dataDir'), required(options.embeddedPgPort, 'embeddedPgPort'), log, options.embeddedPgPassword);
       await ensureSchema(server.connectionString, options.prefix);
-      return postgresEngine('embedded', server.connectionString, options.prefix, server);
+      return postgresEngine('embedded', server.connectionString, options.prefix, options.failFast ?? false, server);
     }
   }
 }

@@ -8,13 +8,15 @@
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
+import { MAX_LOST } from './release.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
 import type { JobOptions } from './job-options.js';
 import { DEFAULT_TENANT } from '../tenants.js';
-import { retries, type ActiveJob, type ConsumeOptions, type Consumer, type ConsumerEvents, type JobOutcome, type JobProcessor, type Progress } from './types.js';
+import { retries, type HeldJob, type ActiveJob, type ConsumeOptions, type Consumer, type ConsumerEvents, type JobOutcome, type JobProcessor, type Progress } from './types.js';
 
 const CANCEL_POLL_MS = 500;
+const RUN_RETRY_MS = 250;
 const THROUGHPUT_FLUSH_MS = 1000;
 const CANCELLED: JobOutcome = { kind: 'cancelled' };
 
@@ -64,7 +66,11 @@ export class BullConsumer implements Consumer {
   private closing?: Promise<void>;
   /** Writes that follow a job's end (timeline, schedule run); a drain waits for them. */
   private readonly pending = new Set<Promise<unknown>>();
-  private held = false;
+  private holding = false;
+  /** Lock tokens of the running jobs, by id: reported with each heartbeat. */
+  private readonly tokens = new Map<string, string>();
+  private startedCount = 0;
+  private readonly maxJobs: number;
   private readonly side: SideData;
 
   constructor(
@@ -77,12 +83,16 @@ export class BullConsumer implements Consumer {
     private readonly settings: ConsumerSettings,
   ) {
     this.side = engine.side;
+    this.maxJobs = options.maxJobs ?? 0;
     // Two parameters: BullMQ then makes no AbortController of its own; each job gets ours, one per job.
     this.worker = createWorker(engine, queue, (job, token) => this.run(job, token), {
       concurrency: options.concurrency,
       lockDuration: settings.lockMs,
       stalledInterval: settings.stalledIntervalMs,
-      maxStalledCount: 2, // a job may lose its worker twice (crash, forced recycle) before it fails for good
+      maxStalledCount: MAX_LOST, // a job may lose its worker twice (crash, forced recycle) before it fails for good
+      // A completion that failed because the store blinked is retried this soon, not BullMQ's default 15 s.
+      runRetryDelay: RUN_RETRY_MS,
+      ...(options.workerName ? { name: options.workerName } : {}),
       ...(options.limiter ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } } : {}),
     });
     this.worker.on('error', () => {}); // connection errors are retried by BullMQ; liveness is the heartbeat's job
@@ -104,13 +114,15 @@ export class BullConsumer implements Consumer {
 
   private async run(job: Job, token: string | undefined): Promise<unknown> {
     const id = String(job.id);
-    if (this.held && token) {
+    if ((this.holding || this.full) && token) {
       // BullMQ's pause does not stop a fetch already blocked waiting for a job: give that job back.
       await job.moveToWait(token);
       throw new WaitingError();
     }
+    this.countStart();
     const controller = new AbortController();
     this.running.set(id, controller);
+    if (token) this.tokens.set(id, token);
     // BullMQ does not keep a scheduler's last job; one write per scheduled job, none for the rest.
     if (job.repeatJobKey) this.track(this.recordScheduleRun(job.repeatJobKey, id, job.processedOn ?? Date.now()));
     const active = this.activeJob(job);
@@ -121,6 +133,7 @@ export class BullConsumer implements Consumer {
       outcome = failure(active, coerceError(thrown)); // a processor breaking its contract: it should never reject
     } finally {
       this.running.delete(id);
+      this.tokens.delete(id);
     }
     // The cancel request wins over however the attempt failed (a timeout that fired just before it, say).
     if (this.cancelling.has(id) && outcome.kind !== 'completed') outcome = CANCELLED;
@@ -181,7 +194,7 @@ export class BullConsumer implements Consumer {
   }
 
   private async logRetry(job: Job, startedAt: number, reason: string): Promise<void> {
-    await job.log(timelineLine('active', startedAt));
+    await job.log(timelineLine('active', startedAt, job.processedBy));
     await job.log(timelineLine('retrying', Date.now(), reason));
   }
 
@@ -221,7 +234,7 @@ export class BullConsumer implements Consumer {
   private async onStalled(jobId: string): Promise<void> {
     const job = await this.bullQueue.getJob(jobId);
     if (!job) return;
-    if (job.processedOn) await job.log(timelineLine('active', job.processedOn));
+    if (job.processedOn) await job.log(timelineLine('active', job.processedOn, job.processedBy));
     await job.log(timelineLine('stalled', Date.now(), 'its worker stopped renewing the lock'));
   }
 
@@ -243,10 +256,30 @@ export class BullConsumer implements Consumer {
     await this.side.throughput.add(this.queue, completed, failed);
   }
 
+  get started(): number {
+    return this.startedCount;
+  }
+
+  held(): HeldJob[] {
+    return [...this.tokens].map(([id, token]) => ({ id, token }));
+  }
+
+  /** The max-jobs limit is reached: this consumer starts nothing more. */
+  private get full(): boolean {
+    return this.maxJobs > 0 && this.startedCount >= this.maxJobs;
+  }
+
+  /** The N-th start stops the fetch loop; a job fetched meanwhile is given back in run(). */
+  private countStart(): void {
+    this.startedCount++;
+    if (this.full) void this.worker.pause(true).catch(() => {});
+    this.events.started?.(this.startedCount);
+  }
+
   hold(held: boolean): void {
-    this.held = held;
+    this.holding = held;
     if (held) void this.worker.pause(true).catch(() => {});
-    else this.worker.resume();
+    else if (!this.full) this.worker.resume();
   }
 
   drain(): Promise<void> {

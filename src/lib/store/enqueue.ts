@@ -12,15 +12,18 @@ import type { StoreContext } from './store-context.js';
 import type { EnqueueInput, EnqueueResult, FlowInput, FlowResult } from './types.js';
 
 export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<EnqueueResult> {
-  const jobId = newJobId();
+  ctx.assertSendable();
+  const jobId = input.jobId ?? newJobId();
   const [job] = await Promise.all([
     ctx.queue(input.queue).add(input.name ?? 'default', input.data, jobOptions(ctx.defaults, input, jobId)),
-    ctx.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now(), tenant: tenantOf(input) }]),
+    // Once BullMQ has the job, a lost index entry must not turn the enqueue into a failure a client retries into a duplicate.
+    ctx.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now(), tenant: tenantOf(input) }]).catch(() => {}),
   ]);
   return afterAdd(ctx, input, job, jobId);
 }
 
 export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
+  ctx.assertSendable();
   const results = new Map<EnqueueInput, EnqueueResult>();
   for (const [queue, group] of groupBy(inputs, (input) => input.queue)) {
     const ids = group.map(() => newJobId());
@@ -37,6 +40,7 @@ export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Pr
 }
 
 export async function enqueueFlow(ctx: StoreContext, flow: FlowInput): Promise<FlowResult> {
+  ctx.assertSendable();
   // A flow is one tenant's: its children are the root's tenant's, whatever they say.
   const tenant = tenantOf(flow);
   const result = await addFlow(ctx.flowProducer(), flow, (input, jobId) => jobOptions(ctx.defaults, { ...input, tenant }, jobId));

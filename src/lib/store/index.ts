@@ -11,7 +11,10 @@ export { readEmbeddedPassword } from './embedded.js';
 export type StoreConfig = Pick<Config, 'mode' | 'prefix' | 'jobs'>
   & Partial<Pick<Config, 'redisUrl' | 'databaseUrl' | 'dataDir' | 'embeddedPgPort' | 'embeddedPgPassword'>>;
 
-export async function openStore(config: StoreConfig, log?: (line: string) => void): Promise<Store> {
-  const engine = await openEngine(config, log);
+export { newJobId } from './job-id.js';
+
+/** `failFast`: the api's store, whose calls never wait for a reconnect (see EngineOptions). */
+export async function openStore(config: StoreConfig, log?: (line: string) => void, options: { failFast?: boolean } = {}): Promise<Store> {
+  const engine = await openEngine({ ...config, ...options }, log);
   return new BullStore(engine, config.jobs);
 }

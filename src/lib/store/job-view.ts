@@ -27,6 +27,8 @@ export interface RawJob {
   stacktrace?: string[] | null;
   timestamp: number;
   processedOn?: number;
+  /** The worker (`host:pid`) that started the last attempt, as BullMQ records it. */
+  processedBy?: string;
   finishedOn?: number;
 }
 
@@ -99,7 +101,7 @@ export function buildTimeline(job: RawJob, state: JobState, logLines: string[]):
   entries.push(...logged);
   const lastStart = job.processedOn;
   if (lastStart && !logged.some((e) => e.event === 'active' && e.at === lastStart)) {
-    entries.push({ at: lastStart, event: 'active' });
+    entries.push({ at: lastStart, event: 'active', ...(job.processedBy ? { detail: job.processedBy } : {}) });
   }
   const end = job.finishedOn;
   if (end && (state === 'completed' || state === 'failed' || state === 'cancelled')) {

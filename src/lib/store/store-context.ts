@@ -9,6 +9,8 @@ import type { JobView } from './types.js';
 export interface StoreContext {
   readonly side: SideData;
   readonly defaults: JobDefaults;
+  /** Throws StoreUnavailableError when a write could only wait in a client's queue (a fail-fast store, disconnected). */
+  assertSendable(): void;
   queue(name: string): Queue;
   flowProducer(): FlowProducer;
   /** Adds to the creation index, batched (see batchPerTick). */

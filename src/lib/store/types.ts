@@ -64,6 +64,8 @@ export interface EnqueueInput {
   projectId?: string;
   /** W3C trace context of the enqueue, so the worker's span continues its trace (src/lib/tracing.ts). */
   traceContext?: Record<string, string>;
+  /** The id to create the job with (an idempotent request's reserved id); a job with this id already there is not added again. */
+  jobId?: string;
 }
 
 export interface EnqueueResult {
@@ -196,8 +198,41 @@ export function retries(outcome: JobOutcome): boolean {
  */
 export type JobProcessor = (job: ActiveJob, controller: AbortController) => Promise<JobOutcome>;
 
+/** What an idempotency key stands for: the job its first request created (or was about to). */
+export interface IdempotencyRecord {
+  queue: string;
+  id: string;
+  /** A digest of the request: the same key with another request is refused. */
+  fingerprint: string;
+  /** Set once the store said the job exists: a record without it may name a job never created. */
+  created?: boolean;
+}
+
+/** A job a worker runs, with BullMQ's lock token for it: what it takes to give the job back at once should the worker die. */
+export interface HeldJob {
+  id: string;
+  token: string;
+}
+
+/** The jobs a worker process held at its last heartbeat, kept past the process registry's TTL so a dead worker's jobs can be released. */
+export interface ProcessClaims {
+  /** The registry id, `host:pid:queue`. */
+  id: string;
+  host: string;
+  pid: number;
+  queue: string;
+  held: HeldJob[];
+}
+
 export interface ConsumeOptions {
   concurrency: number;
+  /**
+   * Start at most this many jobs, then fetch nothing more (QUEUE_<NAME>_MAX_JOBS; 0: no limit).
+   * A job fetched past it is given back to the queue before its handler runs.
+   */
+  maxJobs?: number;
+  /** Recorded as BullMQ's processedBy on every job this consumer starts: `host:pid`. */
+  workerName?: string;
   /** BullMQ's rate limiter: at most `max` jobs of this queue start per `durationMs`, across all its workers. */
   limiter?: { max: number; durationMs: number };
 }
@@ -208,6 +243,8 @@ export interface ConsumerEvents {
    * failed (its lock lost) is not reported, since another worker runs it again.
    */
   recorded?: (job: ActiveJob, outcome: JobOutcome) => void;
+  /** A job's handler is about to run: `count` jobs started so far, this one included. */
+  started?: (count: number) => void;
 }
 
 /** A running fetch loop over one queue, inside one worker process. */
@@ -220,6 +257,10 @@ export interface Consumer {
   close(): Promise<void>;
   /** Whether fetching is held (host memory pressure); active jobs go on. */
   hold(held: boolean): void;
+  /** Jobs whose handler has started, given-back ones not counted. */
+  readonly started: number;
+  /** The jobs running now, with their lock tokens. */
+  held(): HeldJob[];
 }
 
 /**
@@ -264,6 +305,19 @@ export interface Store {
   heartbeat(record: ProcessRecord, ttlMs: number): Promise<void>;
   removeProcess(id: string): Promise<void>;
   listProcesses(): Promise<ProcessRecord[]>;
+  /** Records what a worker holds now (with its heartbeat); kept `ttlMs`, longer than the registry record. */
+  claim(claims: ProcessClaims, ttlMs: number): Promise<void>;
+  /** The claims left by the workers of a host: a supervisor starting there releases those of dead processes. */
+  claimsOf(host: string): Promise<ProcessClaims[]>;
+  /**
+   * A worker that held these jobs is gone: each still active under its token goes back to
+   * waiting now, as BullMQ's stalled check would move it (or fails, past the stall limit).
+   * Resolves with the ids moved.
+   */
+  releaseJobs(queue: string, held: HeldJob[], reason: string): Promise<string[]>;
+  /** Reserves an idempotency key (24 h, across api copies) unless it is live: then resolves with its record. */
+  reserveIdempotencyKey(key: string, record: IdempotencyRecord, ttlMs: number): Promise<IdempotencyRecord | undefined>;
+  markIdempotencyCreated(key: string, record: IdempotencyRecord): Promise<void>;
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events?: ConsumerEvents): Consumer;
   /** Cron schedules, kept as BullMQ job schedulers (see schedules.ts). */
   readonly schedules: ScheduleStore;

@@ -50,7 +50,7 @@ export interface TestApi {
 }
 
 export async function openApi(backend: Backend, env: NodeJS.ProcessEnv = {}, extra: Partial<AppOptions> = {}): Promise<TestApi> {
-  const store = await openStore(backend.storeConfig());
+  const store = await openStore(backend.storeConfig(), undefined, { failFast: true }); // as server.ts opens it
   const { app, metrics } = createApp({ store, config: apiConfig(env), logger: silent, ...extra });
   return { store, app, metrics };
 }

@@ -60,6 +60,18 @@ for (const mode of ['redis', 'postgres'] as const) {
       });
     }
 
+    it('names in an enqueue\'s 503 the id the job would have had, and whether it may exist', async () => {
+      const res = await request(api.app).post('/api/jobs').set('Idempotency-Key', 'down-1').send({ queue: 'video', data: { source: 'x' } }).expect(503);
+      // The key's reservation is the first write: it fails before any job is sent (no details), or the add does (with the id).
+      if (res.body.error.details) {
+        expect(res.body.error.details.id).to.match(/^[0-9a-f-]{36}$/);
+        expect(res.body.error.details.outcome).to.be.oneOf(['not_created', 'unknown']);
+      }
+      const plain = await request(api.app).post('/api/jobs').send({ queue: 'video', data: { source: 'x' } }).expect(503);
+      expect(plain.body.error.details.id).to.match(/^[0-9a-f-]{36}$/);
+      if (mode === 'redis') expect(plain.body.error.details.outcome, 'no offline queue: nothing was sent').to.equal('not_created');
+    });
+
     it('answers readiness with 503 naming the store within its 1 s check timeout', async () => {
       const started = Date.now();
       const res = await request(api.app).get('/api/health/ready').expect(503);

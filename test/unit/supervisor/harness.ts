@@ -39,7 +39,7 @@ export class FakeWorker extends EventEmitter implements WorkerProcess {
   }
 
   beat(fields: Partial<Omit<HeartbeatMessage, 'type'>> = {}): void {
-    const beat: HeartbeatMessage = { type: 'heartbeat', rss: 100 * MB, heapUsed: 50 * MB, active: 0, processed: 0, failed: 0, eventLoopLagMs: 0, zombies: 0, ...fields };
+    const beat: HeartbeatMessage = { type: 'heartbeat', rss: 100 * MB, heapUsed: 50 * MB, active: 0, processed: 0, failed: 0, eventLoopLagMs: 0, zombies: 0, started: 0, held: [], ...fields };
     this.emit('message', beat);
   }
 
@@ -70,11 +70,20 @@ export function loop(env: NodeJS.ProcessEnv = {}, policy: Partial<PolicySettings
   const started: FakeWorker[] = [];
   const logs: LogLine[] = [];
   const released: string[] = [];
+  const releasedJobs: { queue: string; ids: string[]; why: string }[] = [];
   const supervisor = new Supervisor({
     config: loadConfig({ WORKER_QUEUES: 'ai', ...env }),
     policy: { ...DEFAULT_POLICY, ...policy },
     logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as LogLine) }),
-    store: { mode: 'redis', removeProcess: async (id) => void released.push(id) },
+    store: {
+      mode: 'redis',
+      removeProcess: async (id) => void released.push(id),
+      releaseJobs: async (queue, held, why) => {
+        releasedJobs.push({ queue, ids: held.map((h) => h.id), why });
+        return held.map((h) => h.id);
+      },
+      claimsOf: async () => [],
+    },
     startWorker: (queue) => {
       const worker = makeWorker(queue.name);
       started.push(worker);
@@ -83,7 +92,7 @@ export function loop(env: NodeJS.ProcessEnv = {}, policy: Partial<PolicySettings
     clock: () => clock.now,
   });
   return {
-    supervisor, started, logs, released,
+    supervisor, started, logs, released, releasedJobs,
     get now() {
       return clock.now;
     },

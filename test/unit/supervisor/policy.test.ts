@@ -17,19 +17,19 @@ describe('supervisor policy', () => {
     const beats = [300, 600, 600, 100, 600, 600, 600];
     const reasons = beats.map((rss) => {
       streak = overBudgetStreak(streak, rss * MB, 512 * MB);
-      return recycleReason({ overBudgetStreak: streak, processed: 0, zombies: 0 }, 0, P);
+      return recycleReason({ overBudgetStreak: streak, started: 0, zombies: 0 }, 0, P);
     });
     expect(reasons).to.deep.equal([undefined, undefined, undefined, undefined, undefined, undefined, 'memory']);
   });
 
   it('recycles on max jobs when set, and never when 0', () => {
-    expect(recycleReason({ overBudgetStreak: 0, processed: 199, zombies: 0 }, 200, P)).to.equal(undefined);
-    expect(recycleReason({ overBudgetStreak: 0, processed: 200, zombies: 0 }, 200, P)).to.equal('max_jobs');
-    expect(recycleReason({ overBudgetStreak: 0, processed: 1e9, zombies: 0 }, 0, P)).to.equal(undefined);
+    expect(recycleReason({ overBudgetStreak: 0, started: 198, zombies: 0 }, 200, P)).to.equal(undefined);
+    expect(recycleReason({ overBudgetStreak: 0, started: 199, zombies: 0 }, 200, P)).to.equal('max_jobs');
+    expect(recycleReason({ overBudgetStreak: 0, started: 1e9, zombies: 0 }, 0, P)).to.equal(undefined);
   });
 
   it('recycles a worker holding a zombie handler, before anything else', () => {
-    expect(recycleReason({ overBudgetStreak: 5, processed: 500, zombies: 1 }, 200, P)).to.equal('timeout');
+    expect(recycleReason({ overBudgetStreak: 5, started: 500, zombies: 1 }, 200, P)).to.equal('timeout');
   });
 
   it('declares a worker dead after the heartbeat timeout, or when it never becomes ready', () => {

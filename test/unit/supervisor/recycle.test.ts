@@ -33,7 +33,7 @@ describe('supervisor loop: recycling', () => {
 
   it('keeps the old worker when its replacement dies before ready, counts a crash, and retries after the backoff', () => {
     const t = loop({ QUEUE_AI_MAX_JOBS: '10' });
-    const old = startReady(t, { processed: 10 });
+    const old = startReady(t, { started: 10 });
     t.tick(100);
     const [first] = t.since(1);
     first!.exit(1);
@@ -56,7 +56,7 @@ describe('supervisor loop: recycling', () => {
 
   it('kills a draining worker at its drain deadline, not before, with reason timeout', () => {
     const t = loop({ QUEUE_AI_MAX_JOBS: '1', QUEUE_AI_DRAIN_TIMEOUT_MS: '5000' });
-    const old = startReady(t, { processed: 1, active: 1 });
+    const old = startReady(t, { started: 1, active: 1 });
     t.tick(100);
     t.since(1)[0]!.ready();
     t.tick(100);
@@ -112,7 +112,7 @@ describe('supervisor loop: recycling', () => {
     const [draining, waiting] = t.started;
     for (const worker of [draining!, waiting!]) {
       worker.ready();
-      worker.beat({ processed: 1 });
+      worker.beat({ started: 1 });
     }
     t.tick(10);
     const [replacement] = t.since(2);

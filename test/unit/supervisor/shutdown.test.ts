@@ -37,7 +37,7 @@ describe('supervisor loop: shutdown', () => {
     t.tick();
     const old = t.started[0]!;
     old.ready();
-    old.beat({ processed: 5 });
+    old.beat({ started: 5 });
     t.tick(10);
     const replacement = t.started[1]!;
     t.supervisor.requestStop();

@@ -8,9 +8,12 @@ export interface PgSide {
   close(): Promise<void>;
 }
 
+/** A fail-fast pool (the api's) gives up connecting after this long. */
+export const FAIL_FAST_CONNECT_MS = 2000;
+
 /** `tables`: each concern's idempotent DDL (CREATE … IF NOT EXISTS), run in this order. */
-export function openPgSide(connectionString: string, schema: string, tables: string[]): PgSide {
-  const pool = new pg.Pool({ connectionString, max: 4, options: `-c search_path=${schema}` });
+export function openPgSide(connectionString: string, schema: string, tables: string[], failFast = false): PgSide {
+  const pool = new pg.Pool({ connectionString, max: 4, options: `-c search_path=${schema}`, ...(failFast ? { connectionTimeoutMillis: FAIL_FAST_CONNECT_MS } : {}) });
   pool.on('error', () => {}); // an idle client's error surfaces on the next query instead
   let ready: Promise<void> | undefined;
   return {

@@ -9,14 +9,23 @@ export interface RedisSide {
   close(): Promise<void>;
 }
 
-export function openRedisSide(url: string, prefix: string): RedisSide {
+export function openRedisSide(url: string, prefix: string, failFast = false): RedisSide {
   // Unlike BullMQ's connections, a side-data call gives up after two retries: the caller reports it.
-  const client = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  // Failing fast, nothing waits for a reconnect to be sent (or sent again) after its caller gave up.
+  const client = new Redis(url, failFast
+    ? { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false }
+    : { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   client.on('error', () => {});
   return {
     client,
     key: (...parts) => [prefix, 'jv', ...parts].join(':'),
     ping: async () => {
+      if (client.status !== 'ready' && client.options.enableOfflineQueue === false) {
+        await new Promise<void>((resolve, reject) => {
+          client.once('ready', resolve);
+          setTimeout(() => reject(new Error('side data: not connected')), 5000).unref();
+        });
+      }
       await client.ping();
     },
     close: async () => {

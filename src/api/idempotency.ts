@@ -1,0 +1,70 @@
+// Enqueue that a client may retry safely. With an `Idempotency-Key`, the first request reserves
+// the key (per tenant, 24 h, in the store, so every api copy sees it) with the id the job will
+// get; a retry finds that id and answers with that job, or creates it under that very id if the
+// first attempt never got through — BullMQ adds no second job with an id it has. A 503 always
+// names the id the job would have had, and whether the store may have created it.
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { StoreUnavailableError } from '../lib/errors.js';
+import { newJobId, type EnqueueInput, type EnqueueResult, type IdempotencyRecord, type JobView } from '../lib/store/index.js';
+import { presentedKey } from './auth.js';
+import type { ApiContext } from './context.js';
+import { ApiError } from './errors.js';
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
+/** Errors that say the command never left the api (no offline queue): the job was not created. */
+const NOT_SENT = /nothing was sent|enableOfflineQueue|Stream isn't writeable|ECONNREFUSED|max retries per request|timeout exceeded when trying to connect/i;
+
+export type Enqueued =
+  | { kind: 'created' | 'existing'; result: EnqueueResult }
+  /** The key's job was created and has since been removed by retention. */
+  | { kind: 'gone'; queue: string; id: string };
+
+/** The request's key, scoped to its tenant; undefined without the header. */
+export function idempotencyKey(req: Request, res: Response): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return undefined;
+  if (!KEY_SHAPE.test(key)) throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1–255 printable ASCII characters');
+  const tenant = (res.locals.tenant as string | undefined) ?? digest(presentedKey(req) ?? 'open').slice(0, 32);
+  return `${tenant}:${key}`;
+}
+
+export async function enqueueOnce(ctx: ApiContext, input: EnqueueInput, key: string | undefined): Promise<Enqueued> {
+  if (key === undefined) return { kind: 'created', result: await add(ctx, { ...input, jobId: newJobId() }) };
+  const mine: IdempotencyRecord = { queue: input.queue, id: newJobId(), fingerprint: fingerprintOf(input) };
+  const found = await ctx.call(ctx.store.reserveIdempotencyKey(key, mine, IDEMPOTENCY_TTL_MS));
+  const record = found ?? mine;
+  if (record.fingerprint !== mine.fingerprint) {
+    throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was sent with another request in the last 24 h');
+  }
+  if (found) {
+    const job: JobView | undefined = await ctx.call(ctx.store.get(found.queue, found.id));
+    if (job) return { kind: 'existing', result: { job, created: false } };
+    if (found.created) return { kind: 'gone', queue: found.queue, id: found.id };
+  }
+  const result = await add(ctx, { ...input, jobId: record.id });
+  await ctx.store.markIdempotencyCreated(key, record).catch(() => {}); // without it a retry still finds the job by id
+  return { kind: 'created', result };
+}
+
+/** The add, with a 503 that names the id and whether the job may exist (a retry with the key is safe either way). */
+async function add(ctx: ApiContext, input: EnqueueInput & { jobId: string }): Promise<EnqueueResult> {
+  try {
+    return await ctx.call(ctx.store.enqueue(input));
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    const outcome = NOT_SENT.test(error.message) ? 'not_created' : 'unknown';
+    throw new ApiError(503, 'store_unavailable', 'the job store is not answering; try again later, with the same Idempotency-Key',
+      { id: input.jobId, queue: input.queue, outcome });
+  }
+}
+
+/** The request, not its trace context (new on every retry). */
+function fingerprintOf({ traceContext: _trace, jobId: _id, ...request }: EnqueueInput): string {
+  return digest(JSON.stringify(request));
+}
+
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -48,12 +48,14 @@ for (const makeBackend of [redisBackend, postgresBackend]) {
       await request(one.app).post('/api/jobs').set('Idempotency-Key', 'bad key').send(body).expect(400);
     });
 
-    it('keeps keys apart per tenant (per API key)', async () => {
-      const keyed = await openApi(backend, { ENQUEUE_RATE_LIMIT: '0', API_KEYS: 'alpha,beta' });
+    it('keeps keys apart per tenant, and shares them between keys of one tenant', async () => {
+      const keyed = await openApi(backend, { ENQUEUE_RATE_LIMIT: '0', API_KEYS: 'acme:alpha,acme:alpha-2,globex:beta' });
       try {
         const a = await request(keyed.app).post('/api/jobs').set('x-api-key', 'alpha').set('Idempotency-Key', 'same').send(body).expect(202);
         const b = await request(keyed.app).post('/api/jobs').set('x-api-key', 'beta').set('Idempotency-Key', 'same').send(body).expect(202);
         expect(a.body.id).to.not.equal(b.body.id);
+        const again = await request(keyed.app).post('/api/jobs').set('x-api-key', 'alpha-2').set('Idempotency-Key', 'same').send(body).expect(200);
+        expect(again.body.id, 'another key of the same tenant gets the first job').to.equal(a.body.id);
       } finally {
         await keyed.store.close();
       }

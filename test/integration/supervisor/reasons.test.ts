@@ -20,9 +20,11 @@ describe('supervisor: other recycle reasons', function () {
     await store.enqueueBulk(Array.from({ length: 300 }, () => ({ queue: 'rag-sync', data: { ledger, leakBytes: 1, ms: 30 } })));
     await supervisor.waitForLog((l) => l.action === 'recycle', 30_000, 'a recycle');
     await waitFor(async () => (await store.counts('rag-sync')).completed === 300, { timeoutMs: 60_000, message: '300 completed' });
+    // The replacement starts a round of concurrency before the 50th job, so the queue keeps a
+    // fetching worker; the old one stops fetching at its 50th (test/faults checks the exact count).
     for (const line of recycles()) {
       expect(line.reason).to.equal('max_jobs');
-      expect(line.processed as number).to.be.at.least(50);
+      expect(line.processed as number).to.be.within(50 - 2 * 4, 50);
     }
     const counts = tally(readLedger(ledger));
     expect(counts.size).to.equal(300);

@@ -8,14 +8,16 @@ import { BullConsumer } from './consumer.js';
 import { enqueue, enqueueBulk, enqueueFlow } from './enqueue.js';
 import { templateOptions, type JobDefaults } from './job-options.js';
 import { listJobs } from './list.js';
+import { listAllJobs } from './list-all.js';
 import { oldestJobs } from './oldest.js';
 import { readJob } from './read.js';
 import { releaseJobs } from './release.js';
 import { retryJob } from './retry.js';
 import { BullSchedules } from './schedules.js';
+import type { AllJobsEntry } from './side/index.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
-  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, IdempotencyRecord, JobProcessor,
+  AllJobsPage, AllJobsQuery, ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, IdempotencyRecord, JobProcessor,
   JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store,
 } from './types.js';
 
@@ -28,6 +30,7 @@ export class BullStore implements Store {
   constructor(private readonly engine: Engine, private readonly defaults: JobDefaults) {
     const bull = (this.bull = new BullObjects(engine));
     const { side } = engine;
+    const indexAll = batchPerTick<AllJobsEntry>((_, entries) => side.allJobs.add(entries));
     this.ctx = {
       side,
       defaults,
@@ -37,6 +40,7 @@ export class BullStore implements Store {
       queue: (name) => bull.queue(name),
       flowProducer: () => bull.flowProducer(),
       indexCreated: batchPerTick((queue, entries) => side.jobIndex.addCreated(queue, entries)),
+      indexAll: (entries) => indexAll('all', entries),
       get: (queue, id) => readJob(this.ctx, queue, id),
     };
   }
@@ -73,6 +77,10 @@ export class BullStore implements Store {
 
   list(query: ListQuery): Promise<JobView[]> {
     return listJobs(this.ctx, query);
+  }
+
+  listAll(query: AllJobsQuery): Promise<AllJobsPage> {
+    return listAllJobs(this.ctx, query);
   }
 
   cancel(queue: string, id: string, tenant?: string): Promise<JobView> {

@@ -84,6 +84,31 @@ export interface ListQuery {
   offset: number;
 }
 
+/** The list across queues (list-all.ts): newest first, by cursor. */
+export interface AllJobsQuery {
+  /** Only this queue's jobs (a filter on the scan). */
+  queue?: string;
+  /** Only this tenant's jobs; every tenant's when unset. */
+  tenant?: string;
+  state?: JobState;
+  projectId?: string;
+  name?: string;
+  /** Epoch ms, inclusive. */
+  createdAfter?: number;
+  /** Epoch ms, exclusive. */
+  createdBefore?: number;
+  /** A nextCursor this store gave: the page goes on after it. */
+  cursor?: string;
+  limit: number;
+}
+
+export interface AllJobsPage {
+  /** Views without timeline; fewer than the limit when a request's scan bound was reached first. */
+  jobs: JobView[];
+  /** null: nothing older matches. */
+  nextCursor: string | null;
+}
+
 export type StateCounts = Record<JobState, number>;
 
 /** Epoch ms; null when the queue has no such job. */
@@ -290,6 +315,8 @@ export interface Store {
   get(queue: string, id: string, tenant?: string): Promise<JobView | undefined>;
   /** Newest first. */
   list(query: ListQuery): Promise<JobView[]>;
+  /** Every queue's jobs, newest first, a bounded scan per page (AllJobsPage). Rejects a cursor it never gave with InvalidCursorError. */
+  listAll(query: AllJobsQuery): Promise<AllJobsPage>;
   /** Waiting or delayed: becomes cancelled at once. Active: its signal fires and it ends cancelled. */
   cancel(queue: string, id: string, tenant?: string): Promise<JobView>;
   /** A failed or cancelled job goes back to waiting. */

@@ -6,6 +6,7 @@ import { cancelJob } from './cancel.js';
 import type { Engine } from './connection.js';
 import { BullConsumer } from './consumer.js';
 import { enqueue, enqueueBulk, enqueueFlow } from './enqueue.js';
+import { EventHub } from './events.js';
 import { templateOptions, type JobDefaults } from './job-options.js';
 import { listJobs } from './list.js';
 import { listAllJobs } from './list-all.js';
@@ -17,7 +18,7 @@ import { BullSchedules } from './schedules.js';
 import type { AllJobsEntry } from './side/index.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
-  AllJobsPage, AllJobsQuery, ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, IdempotencyRecord, JobProcessor,
+  AllJobsPage, AllJobsQuery, ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, JobEvents, IdempotencyRecord, JobProcessor,
   JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store,
 } from './types.js';
 
@@ -26,6 +27,7 @@ export class BullStore implements Store {
   private readonly ctx: StoreContext;
   private closed?: Promise<void>;
   private scheduleStore?: ScheduleStore;
+  private eventHub?: EventHub;
 
   constructor(private readonly engine: Engine, private readonly defaults: JobDefaults) {
     const bull = (this.bull = new BullObjects(engine));
@@ -47,6 +49,10 @@ export class BullStore implements Store {
 
   get mode() {
     return this.engine.mode;
+  }
+
+  get events(): JobEvents {
+    return (this.eventHub ??= new EventHub(this.engine, (name) => this.bull.queue(name)));
   }
 
   get schedules(): ScheduleStore {
@@ -174,6 +180,7 @@ export class BullStore implements Store {
   }
 
   private async closeAll(): Promise<void> {
+    await this.eventHub?.close();
     await this.bull.close();
     await Promise.allSettled([this.engine.side.close()]);
     await Promise.allSettled([this.engine.close()]);

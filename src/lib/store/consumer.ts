@@ -17,6 +17,8 @@ import { retries, type HeldJob, type ActiveJob, type ConsumeOptions, type Consum
 
 const CANCEL_POLL_MS = 500;
 const RUN_RETRY_MS = 250;
+/** BullMQ's own cap on a queue's event stream, kept when we add to it. */
+const EVENTS_KEPT = 10_000;
 const THROUGHPUT_FLUSH_MS = 1000;
 const CANCELLED: JobOutcome = { kind: 'cancelled' };
 
@@ -223,6 +225,8 @@ export class BullConsumer implements Consumer {
       },
       log: async (line: string) => {
         await job.log(line);
+        // The event streams carry log lines too; BullMQ keeps none of its own.
+        await this.bullQueue.backend.publishEvent({ event: 'log', jobId: String(job.id), line }, EVENTS_KEPT);
       },
       children: async () => {
         const [results, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);

@@ -46,6 +46,36 @@ export interface JobView {
   timeline: TimelineEntry[];
 }
 
+/** What the event streams carry (events.ts): a job's state changes, progress and log lines. */
+export type JobEventType = 'waiting' | 'delayed' | 'active' | 'progress' | 'completed' | 'failed' | 'stalled' | 'removed' | 'log';
+
+export interface JobEvent {
+  /** The store's stream id: a reconnecting subscriber names the last one it saw. */
+  eventId: string;
+  queue: string;
+  jobId: string;
+  type: JobEventType;
+  /** progress: the value; completed: {result}; failed: {error}; log: {line}; delayed: {until}. */
+  detail?: unknown;
+}
+
+/** Stream ids are `<ms>-<seq>` (Redis) or a number (PostgreSQL): ordered by their numeric parts. */
+export function eventIdAfter(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am > bm || (am === bm && as > bs);
+}
+
+export type JobEventListener = (event: JobEvent) => void;
+
+/** Events from the store, so that they reach every api copy whichever worker made them. */
+export interface JobEvents {
+  /** Live events from now on, of one job when `jobId` is given; returns the unsubscribe. */
+  subscribe(queue: string, listener: JobEventListener, jobId?: string): () => void;
+  /** Stored events after `eventId`, oldest first; empty when the store no longer holds them. */
+  since(queue: string, eventId: string, jobId?: string): Promise<JobEvent[]>;
+}
+
 export interface EnqueueInput {
   queue: string;
   name?: string;
@@ -348,6 +378,7 @@ export interface Store {
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events?: ConsumerEvents): Consumer;
   /** Cron schedules, kept as BullMQ job schedulers (see schedules.ts). */
   readonly schedules: ScheduleStore;
+  readonly events: JobEvents;
   /** Enqueue a tree of jobs: each parent runs after its children; children may sit on other queues. */
   enqueueFlow(flow: FlowInput): Promise<FlowResult>;
   /** A small durable key-value facility for handlers' own state (a sync cursor); values are JSON. */

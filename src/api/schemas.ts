@@ -20,6 +20,8 @@ export const enqueueBody = z.strictObject({
   timeoutMs: z.number().int().min(1).max(7 * DAY_MS).optional(),
   dedupKey: text(256).optional(),
   projectId: text(256).optional(),
+  /** Where the final state is POSTed, signed; the webhooks worker's URL guard decides what it may reach. */
+  callbackUrl: z.string().max(2048).refine((url) => /^https?:\/\//i.test(url) && URL.canParse(url), 'an http or https URL').optional(),
 }).refine((body) => body.delay === undefined || body.runAt === undefined, { message: 'give delay or runAt, not both', path: ['runAt'] });
 
 export type EnqueueBody = z.infer<typeof enqueueBody>;

@@ -43,6 +43,7 @@ function toInput(body: EnqueueBody, tenant: string): EnqueueInput {
     ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
     ...(body.dedupKey !== undefined ? { dedupKey: body.dedupKey } : {}),
     ...(body.projectId !== undefined ? { projectId: body.projectId } : {}),
+    ...(body.callbackUrl !== undefined ? { callbackUrl: body.callbackUrl } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { countJobs, pingBackend } from './admin.js';
 import { cancelJob } from './cancel.js';
 import type { Engine } from './connection.js';
 import { BullConsumer } from './consumer.js';
+import { addTimelineEntry, CALLBACK_QUEUE, enqueueCallback } from './callbacks.js';
 import { enqueue, enqueueBulk, enqueueFlow } from './enqueue.js';
 import { EventHub } from './events.js';
 import { templateOptions, type JobDefaults } from './job-options.js';
@@ -19,7 +20,7 @@ import type { AllJobsEntry } from './side/index.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
   AllJobsPage, AllJobsQuery, ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, JobEvents, IdempotencyRecord, JobProcessor,
-  JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store,
+  JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store, TimelineEvent,
 } from './types.js';
 
 export class BullStore implements Store {
@@ -159,6 +160,7 @@ export class BullStore implements Store {
       stalledIntervalMs: this.defaults.stalledIntervalMs,
       defaultTimeoutMs: this.defaults.timeoutMs,
       keepCancelled: this.defaults.keepFailed,
+      deliverCallback: (url, payload) => enqueueCallback(this.bull.queue(CALLBACK_QUEUE), this.defaults, url, payload),
     });
   }
 
@@ -169,6 +171,10 @@ export class BullStore implements Store {
 
   async setValue(key: string, value: unknown): Promise<void> {
     await this.engine.side.keyValue.set(key, JSON.stringify(value));
+  }
+
+  async addTimelineEntry(queue: string, id: string, event: TimelineEvent, detail: string): Promise<void> {
+    await addTimelineEntry(this.bull.queue(queue), id, event, detail).catch(() => {}); // gone, or archived as cancelled
   }
 
   ping(timeoutMs = 1000): Promise<void> {

@@ -9,6 +9,7 @@ import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, t
 import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
 import { MAX_LOST } from './release.js';
+import type { CallbackPayload } from './callbacks.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
 import type { JobOptions } from './job-options.js';
@@ -27,6 +28,17 @@ export interface ConsumerSettings {
   stalledIntervalMs: number;
   defaultTimeoutMs: number;
   keepCancelled: Retention;
+  /** Enqueues a completion webhook's delivery (callbacks.ts). */
+  deliverCallback(url: string, payload: CallbackPayload): Promise<void>;
+}
+
+/** The end an outcome is, as a webhook tells it; undefined while the job runs again. */
+function callbackPayload(job: Job, active: ActiveJob, outcome: JobOutcome): CallbackPayload | undefined {
+  if (retries(outcome)) return undefined;
+  const base = { id: String(job.id), queue: active.queue, attempts: active.attempt, finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString() };
+  if (outcome.kind === 'completed') return { ...base, state: 'completed', result: outcome.result ?? null };
+  if (outcome.kind === 'cancelled') return { ...base, state: 'cancelled', error: 'job cancelled' };
+  return { ...base, state: 'failed', error: outcome.error.message };
 }
 
 /** An attempt between the processor's answer and BullMQ's record of it. */
@@ -183,6 +195,9 @@ export class BullConsumer implements Consumer {
       this.track(this.side.cancellations.clearRequest(this.queue, id));
     }
     if (retries(outcome) && 'error' in outcome && job.processedOn) this.track(this.logRetry(job, job.processedOn, outcome.error.message));
+    const callbackUrl = (job.opts as { callbackUrl?: string }).callbackUrl;
+    const payload = callbackUrl ? callbackPayload(job, active, outcome) : undefined;
+    if (payload) this.track(this.settings.deliverCallback(callbackUrl!, payload));
     this.events.recorded?.(active, outcome);
   }
 

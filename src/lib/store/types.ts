@@ -6,7 +6,7 @@ export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
 export const JOB_STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
 
 export type TimelineEvent =
-  | 'created' | 'delayed' | 'active' | 'progress' | 'retrying' | 'stalled' | 'completed' | 'failed' | 'cancelled';
+  | 'created' | 'delayed' | 'active' | 'progress' | 'retrying' | 'stalled' | 'completed' | 'failed' | 'cancelled' | 'webhook';
 
 export interface TimelineEntry {
   at: string;
@@ -96,6 +96,8 @@ export interface EnqueueInput {
   traceContext?: Record<string, string>;
   /** The id to create the job with (an idempotent request's reserved id); a job with this id already there is not added again. */
   jobId?: string;
+  /** Where the job's final state is POSTed, signed (README, "Completion webhooks"). */
+  callbackUrl?: string;
 }
 
 export interface EnqueueResult {
@@ -384,6 +386,8 @@ export interface Store {
   /** A small durable key-value facility for handlers' own state (a sync cursor); values are JSON. */
   getValue<T = unknown>(key: string): Promise<T | undefined>;
   setValue(key: string, value: unknown): Promise<void>;
+  /** Adds an entry to a job's timeline (a webhook delivery attempt); nothing when the job is gone. */
+  addTimelineEntry(queue: string, id: string, event: TimelineEvent, detail: string): Promise<void>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   /** Idempotent; runs every cleanup step even if one fails. */

@@ -81,3 +81,35 @@ for (const backend of [redisBackend(), postgresBackend()] as Backend[]) {
     });
   });
 }
+
+describe('the list across queues and the event streams keep tenants apart [redis]', function () {
+  this.timeout(30_000);
+  const backend = redisBackend();
+  let api: TestApi;
+
+  before(async function () {
+    await backend.require(this);
+    api = await openApi(backend, { API_KEYS: 'acme:key-a,globex:key-b', ADMIN_API_KEYS: 'admin-key' });
+  });
+  after(async () => {
+    await api?.store.close();
+    await backend.cleanup();
+  });
+
+  it("shows a tenant only its own jobs of every queue, an admin every tenant's", async () => {
+    const mine = await api.store.enqueue({ queue: 'video', tenant: 'acme', projectId: 'p', data: { url: 'https://example.com/a.mp4' } });
+    const theirs = await api.store.enqueue({ queue: 'document', tenant: 'globex', projectId: 'p', data: { content: 'x' } });
+    const ids = (body: { jobs: { id: string }[] }) => body.jobs.map((j) => j.id);
+    const a = await request(api.app).get('/api/jobs?projectId=p').set('Authorization', 'Bearer key-a').expect(200);
+    expect(ids(a.body)).to.deep.equal([mine.job.id]);
+    const b = await request(api.app).get('/api/jobs').set('Authorization', 'Bearer key-b').expect(200);
+    expect(ids(b.body)).to.deep.equal([theirs.job.id]);
+    await request(api.app).get('/api/jobs?tenant=acme').set('Authorization', 'Bearer key-b').expect(403);
+    const admin = await request(api.app).get('/api/jobs').set('Authorization', 'Bearer admin-key').expect(200);
+    expect(ids(admin.body)).to.deep.equal([theirs.job.id, mine.job.id]);
+    const onlyAcme = await request(api.app).get('/api/jobs?tenant=acme').set('Authorization', 'Bearer admin-key').expect(200);
+    expect(ids(onlyAcme.body)).to.deep.equal([mine.job.id]);
+    // Another tenant's job has no event stream, exactly as a job that does not exist.
+    await request(api.app).get(`/api/jobs/video/${mine.job.id}/events`).set('Authorization', 'Bearer key-b').expect(404);
+  });
+});

@@ -14,6 +14,7 @@ import type { ApiContext } from './context.js';
 import { errorHandler, notFoundRoute } from './errors.js';
 import { apiMetrics, type ApiMetrics } from './metrics.js';
 import { adminRouter } from './routes/admin.js';
+import { eventsRouter } from './routes/events.js';
 import { fleetRouter } from './routes/fleet.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
@@ -97,7 +98,7 @@ export function createApp(options: AppOptions): App {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use('/api/schedules', auth.require('admin'), schedulesRouter(store, { maxJsonDepth: config.api.maxJsonDepth }));
-  app.use('/api', healthRouter(ctx), adminRouter(ctx), jobsRouter(ctx));
+  app.use('/api', healthRouter(ctx), adminRouter(ctx), eventsRouter(ctx), jobsRouter(ctx));
   if (options.dashboard) app.use('/admin/queues', sameOriginWrites, auth.require('admin', { basicChallenge: true }), options.dashboard);
   app.use('/admin/fleet', fleetRouter(ctx));
   app.use(notFoundRoute);

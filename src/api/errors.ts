@@ -3,7 +3,7 @@
 // no stack trace, and no 500 for anything a client sent.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { fieldIssues, NotFoundError, StateConflictError, StoreUnavailableError } from '../lib/errors.js';
+import { fieldIssues, InvalidCursorError, NotFoundError, StateConflictError, StoreUnavailableError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
 export class ApiError extends Error {
@@ -39,6 +39,7 @@ function fromBodyParser(error: { type?: string; status?: number; message?: strin
 export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof ZodError) return invalid(error, 'body');
+  if (error instanceof InvalidCursorError) return new ApiError(400, 'invalid_request', 'cursor: not a cursor this api gave');
   if (error instanceof NotFoundError) return new ApiError(404, 'job_not_found', error.message);
   if (error instanceof StateConflictError) return new ApiError(409, 'wrong_state', error.message, { state: error.state });
   if (error instanceof StoreUnavailableError) return new ApiError(503, 'store_unavailable', 'the job store is not answering; try again later');

@@ -20,6 +20,8 @@ export const enqueueBody = z.strictObject({
   timeoutMs: z.number().int().min(1).max(7 * DAY_MS).optional(),
   dedupKey: text(256).optional(),
   projectId: text(256).optional(),
+  /** Where the final state is POSTed, signed; the webhooks worker's URL guard decides what it may reach. */
+  callbackUrl: z.string().max(2048).refine((url) => /^https?:\/\//i.test(url) && URL.canParse(url), 'an http or https URL').optional(),
 }).refine((body) => body.delay === undefined || body.runAt === undefined, { message: 'give delay or runAt, not both', path: ['runAt'] });
 
 export type EnqueueBody = z.infer<typeof enqueueBody>;
@@ -35,7 +37,12 @@ const wholeNumber = (min: number, max: number) =>
   z.string().regex(/^\d{1,6}$/, 'a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
 export const listQuery = z.strictObject({
-  queue: text(100),
+  /** Without it, every queue's jobs (the list across queues, paged by cursor). */
+  queue: text(100).optional(),
+  name: text(200).optional(),
+  createdAfter: z.iso.datetime({ offset: true }).optional(),
+  createdBefore: z.iso.datetime({ offset: true }).optional(),
+  cursor: z.string().regex(/^[\w-]{1,1200}$/, 'not a cursor').optional(),
   state: z.enum(JOB_STATES as [string, ...string[]]).optional(),
   projectId: text(256).optional(),
   /** Admin keys only: one tenant's jobs. */
@@ -44,3 +51,5 @@ export const listQuery = z.strictObject({
   /** Bounded: the store reads offset + limit jobs of each state to answer. */
   offset: wholeNumber(0, 10_000).optional(),
 });
+
+export type ListQuery = z.infer<typeof listQuery>;

@@ -38,6 +38,11 @@ export class StateConflictError extends Error {
   }
 }
 
+/** A list cursor the store never gave (or from another list). */
+export class InvalidCursorError extends Error {
+  override name = 'InvalidCursorError';
+}
+
 export class StoreUnavailableError extends Error {
   override name = 'StoreUnavailableError';
 }

@@ -5,7 +5,7 @@
 // or a PDF parser, and a worker imports only its own queue's handler.
 import type { ZodType } from 'zod';
 import type { Logger } from '../lib/logger.js';
-import type { ChildrenOutcome, FlowInput, FlowResult, Progress, ScheduleSpec } from '../lib/store/index.js';
+import type { ChildrenOutcome, FlowInput, FlowResult, Progress, ScheduleSpec, TimelineEvent } from '../lib/store/index.js';
 
 export interface QueueDefaults {
   /** Jobs at once in one worker process. */
@@ -62,6 +62,10 @@ export interface HandlerContext {
   };
   /** For a flow's parent: its children's results, and the failures it was told to ignore. */
   childrenResults(): Promise<ChildrenOutcome>;
+  /** Another job's timeline: the webhooks queue records each delivery attempt on the job it reports. */
+  timeline: {
+    add(queue: string, jobId: string, event: TimelineEvent, detail: string): Promise<void>;
+  };
 }
 
 export interface HandlerDefinition<T = unknown> {

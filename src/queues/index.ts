@@ -7,9 +7,10 @@ import document from './document/index.js';
 import maintenance from './maintenance/index.js';
 import ragSync from './rag-sync/index.js';
 import video from './video/index.js';
+import webhooks from './webhooks/index.js';
 import type { QueueDefinition } from './define.js';
 
-const QUEUE_LIST = [video, document, ai, ragSync, maintenance] as const;
+const QUEUE_LIST = [video, document, ai, ragSync, maintenance, webhooks] as const;
 
 export type QueueName = (typeof QUEUE_LIST)[number]['name'];
 export const QUEUES = Object.fromEntries(QUEUE_LIST.map((q) => [q.name, q])) as { readonly [N in QueueName]: QueueDefinition<N> };

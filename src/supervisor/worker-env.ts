@@ -28,6 +28,8 @@ function othersSecrets(queue: string): Set<string> {
 export function withheld(variable: string, queue: string, deny: readonly string[]): boolean {
   if (deny.some((entry) => matchesDenyEntry(variable, entry))) return true;
   if (API_SECRETS.includes(variable)) return true;
+  // A queue's own declared secret reaches it (the webhooks queue signs with JOBVISOR_WEBHOOK_SECRET); no other queue's.
+  if (isQueueName(queue) && QUEUES[queue].secrets?.includes(variable)) return false;
   if (WEBHOOK_SECRET.test(variable) && CREDENTIAL_WORD.test(variable)) return true;
   return othersSecrets(queue).has(variable);
 }

@@ -17,7 +17,7 @@ import type { WorkerMetrics } from './metrics.js';
 export type JobCounters = Pick<WorkerStats, 'active' | 'processed' | 'failed' | 'zombies'>;
 
 export interface PipelineOptions {
-  store: Pick<Store, 'enqueueFlow' | 'getValue' | 'setValue'>;
+  store: Pick<Store, 'enqueueFlow' | 'getValue' | 'setValue' | 'addTimelineEntry'>;
   queue: string;
   handler: RunnableHandler;
   logger: Logger;
@@ -91,6 +91,7 @@ class JobContext implements HandlerContext {
   readonly childrenResults: HandlerContext['childrenResults'];
   readonly enqueueFlow: HandlerContext['enqueueFlow'];
   readonly state: HandlerContext['state'];
+  readonly timeline: HandlerContext['timeline'];
 
   constructor(job: ActiveJob, readonly signal: AbortSignal, store: Store_, private readonly workerLogger: Logger) {
     this.jobId = job.id;
@@ -100,6 +101,7 @@ class JobContext implements HandlerContext {
     this.log = job.log;
     this.childrenResults = job.children;
     ({ enqueueFlow: this.enqueueFlow, state: this.state } = tenantScoped(store, job.tenant));
+    this.timeline = { add: (queue, jobId, event, detail) => store.addTimelineEntry(queue, jobId, event, detail) };
   }
 
   get logger(): Logger {

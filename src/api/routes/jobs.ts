@@ -10,9 +10,9 @@ import type { ApiContext } from '../context.js';
 import { ApiError, unknownJob, unknownQueue } from '../errors.js';
 import { enqueueOnce, idempotencyKey } from '../idempotency.js';
 import { apiJob, apiListedJob } from '../job-shape.js';
-import { enqueueBody, jobParams, listQuery, statusQuery, type EnqueueBody } from '../schemas.js';
+import { enqueueBody, jobParams, listQuery, statusQuery, type EnqueueBody, type ListQuery } from '../schemas.js';
 import { parse } from '../validate.js';
-import type { EnqueueInput } from '../../lib/store/index.js';
+import type { AllJobsQuery, EnqueueInput, JobState } from '../../lib/store/index.js';
 import { traceEnqueue } from '../../lib/tracing.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import { isQueueName, QUEUES, type QueueName } from '../../queues/index.js';
@@ -43,6 +43,7 @@ function toInput(body: EnqueueBody, tenant: string): EnqueueInput {
     ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
     ...(body.dedupKey !== undefined ? { dedupKey: body.dedupKey } : {}),
     ...(body.projectId !== undefined ? { projectId: body.projectId } : {}),
+    ...(body.callbackUrl !== undefined ? { callbackUrl: body.callbackUrl } : {}),
   };
 }
 
@@ -55,6 +56,25 @@ function rateKey(authEnabled: boolean) {
     const key = authEnabled ? presentedKey(req) : undefined;
     if (key) return `key:${createHash('sha256').update(key).digest('hex')}`;
     return `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+  };
+}
+
+/** The cursor list answers without a queue, and for what only it filters on; offsets stay for one queue's list. */
+function acrossQueues(query: ListQuery): boolean {
+  return query.queue === undefined || query.cursor !== undefined || query.name !== undefined
+    || query.createdAfter !== undefined || query.createdBefore !== undefined;
+}
+
+function allJobsQuery(query: ListQuery, limit: number, queue: string | undefined): AllJobsQuery {
+  return {
+    limit,
+    ...(queue !== undefined ? { queue } : {}),
+    ...(query.state ? { state: query.state as JobState } : {}),
+    ...(query.projectId ? { projectId: query.projectId } : {}),
+    ...(query.name ? { name: query.name } : {}),
+    ...(query.cursor ? { cursor: query.cursor } : {}),
+    ...(query.createdAfter ? { createdAfter: Date.parse(query.createdAfter) } : {}),
+    ...(query.createdBefore ? { createdBefore: Date.parse(query.createdBefore) } : {}),
   };
 }
 
@@ -117,11 +137,17 @@ export function jobsRouter(ctx: ApiContext): Router {
   router.get('/jobs', user, async (req, res) => {
     const query = parse(listQuery, req.query, 'query');
     const limit = query.limit ?? 20;
-    const offset = query.offset ?? 0;
     const tenant = scopeOf(res) ?? query.tenant;
     if (query.tenant !== undefined && tenant !== query.tenant) throw new ApiError(403, 'forbidden', 'only admin keys may choose a tenant');
+    if (acrossQueues(query)) {
+      if (query.offset !== undefined) throw new ApiError(400, 'invalid_request', 'offset: lists across queues page with cursor');
+      const queue = query.queue === undefined ? undefined : knownQueue(query.queue);
+      const page = await call(store.listAll({ ...allJobsQuery(query, limit, queue), ...(tenant !== undefined ? { tenant } : {}) }));
+      return void res.json({ jobs: page.jobs.map((job) => apiListedJob(job, isAdmin(res))), limit, nextCursor: page.nextCursor });
+    }
+    const offset = query.offset ?? 0;
     const jobs = await call(store.list({
-      queue: knownQueue(query.queue), limit, offset,
+      queue: knownQueue(query.queue!), limit, offset,
       ...(tenant !== undefined ? { tenant } : {}),
       ...(query.state ? { state: query.state as never } : {}),
       ...(query.projectId ? { projectId: query.projectId } : {}),

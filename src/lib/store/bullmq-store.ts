@@ -5,18 +5,22 @@ import { countJobs, pingBackend } from './admin.js';
 import { cancelJob } from './cancel.js';
 import type { Engine } from './connection.js';
 import { BullConsumer } from './consumer.js';
+import { addTimelineEntry, CALLBACK_QUEUE, enqueueCallback } from './callbacks.js';
 import { enqueue, enqueueBulk, enqueueFlow } from './enqueue.js';
+import { EventHub } from './events.js';
 import { templateOptions, type JobDefaults } from './job-options.js';
 import { listJobs } from './list.js';
+import { listAllJobs } from './list-all.js';
 import { oldestJobs } from './oldest.js';
 import { readJob } from './read.js';
 import { releaseJobs } from './release.js';
 import { retryJob } from './retry.js';
 import { BullSchedules } from './schedules.js';
+import type { AllJobsEntry } from './side/index.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
-  ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, IdempotencyRecord, JobProcessor,
-  JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store,
+  AllJobsPage, AllJobsQuery, ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, JobEvents, IdempotencyRecord, JobProcessor,
+  JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store, TimelineEvent,
 } from './types.js';
 
 export class BullStore implements Store {
@@ -24,10 +28,12 @@ export class BullStore implements Store {
   private readonly ctx: StoreContext;
   private closed?: Promise<void>;
   private scheduleStore?: ScheduleStore;
+  private eventHub?: EventHub;
 
   constructor(private readonly engine: Engine, private readonly defaults: JobDefaults) {
     const bull = (this.bull = new BullObjects(engine));
     const { side } = engine;
+    const indexAll = batchPerTick<AllJobsEntry>((_, entries) => side.allJobs.add(entries));
     this.ctx = {
       side,
       defaults,
@@ -37,12 +43,17 @@ export class BullStore implements Store {
       queue: (name) => bull.queue(name),
       flowProducer: () => bull.flowProducer(),
       indexCreated: batchPerTick((queue, entries) => side.jobIndex.addCreated(queue, entries)),
+      indexAll: (entries) => indexAll('all', entries),
       get: (queue, id) => readJob(this.ctx, queue, id),
     };
   }
 
   get mode() {
     return this.engine.mode;
+  }
+
+  get events(): JobEvents {
+    return (this.eventHub ??= new EventHub(this.engine, (name) => this.bull.queue(name)));
   }
 
   get schedules(): ScheduleStore {
@@ -73,6 +84,10 @@ export class BullStore implements Store {
 
   list(query: ListQuery): Promise<JobView[]> {
     return listJobs(this.ctx, query);
+  }
+
+  listAll(query: AllJobsQuery): Promise<AllJobsPage> {
+    return listAllJobs(this.ctx, query);
   }
 
   cancel(queue: string, id: string, tenant?: string): Promise<JobView> {
@@ -145,6 +160,7 @@ export class BullStore implements Store {
       stalledIntervalMs: this.defaults.stalledIntervalMs,
       defaultTimeoutMs: this.defaults.timeoutMs,
       keepCancelled: this.defaults.keepFailed,
+      deliverCallback: (url, payload) => enqueueCallback(this.bull.queue(CALLBACK_QUEUE), this.defaults, url, payload),
     });
   }
 
@@ -157,6 +173,10 @@ export class BullStore implements Store {
     await this.engine.side.keyValue.set(key, JSON.stringify(value));
   }
 
+  async addTimelineEntry(queue: string, id: string, event: TimelineEvent, detail: string): Promise<void> {
+    await addTimelineEntry(this.bull.queue(queue), id, event, detail).catch(() => {}); // gone, or archived as cancelled
+  }
+
   ping(timeoutMs = 1000): Promise<void> {
     return pingBackend(this.ctx, timeoutMs);
   }
@@ -166,6 +186,7 @@ export class BullStore implements Store {
   }
 
   private async closeAll(): Promise<void> {
+    await this.eventHub?.close();
     await this.bull.close();
     await Promise.allSettled([this.engine.side.close()]);
     await Promise.allSettled([this.engine.close()]);

@@ -1,6 +1,7 @@
 // Cancelling a job. One that has not started is archived as cancelled and removed from
 // BullMQ, so no worker can take it; an active one gets a request its worker acts on.
 import type { Job } from 'bullmq';
+import { CALLBACK_QUEUE, enqueueCallback } from './callbacks.js';
 import { NotFoundError, StateConflictError } from '../errors.js';
 import { cancelledView } from './job-view.js';
 import { inTenant } from './read.js';
@@ -25,7 +26,14 @@ export async function cancelJob(ctx: StoreContext, queue: string, id: string, te
     throw new StateConflictError(`job is already ${view.state}`, view.state);
   }
   if (view.state !== 'active' && (await removeBeforeRun(ctx, queue, job, view))) {
-    return (await ctx.side.cancellations.archived(queue, id))!;
+    const cancelled = (await ctx.side.cancellations.archived(queue, id))!;
+    const callbackUrl = (job.opts as { callbackUrl?: string }).callbackUrl;
+    if (callbackUrl) {
+      await enqueueCallback(ctx.queue(CALLBACK_QUEUE), ctx.defaults, callbackUrl, {
+        id, queue, state: 'cancelled', error: 'job cancelled', attempts: cancelled.attempts, finishedAt: cancelled.finishedAt!,
+      });
+    }
+    return cancelled;
   }
   // Active (or became active as we looked): the worker holding it sees the request and aborts it.
   await ctx.side.cancellations.request(queue, id);

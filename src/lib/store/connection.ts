@@ -2,7 +2,7 @@
 // the backend factory (PostgreSQL only) and where the side data lives.
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { FlowProducer, Queue, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents, QueueEventsProducer, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
 import { openPgSideData, openRedisSideData, type SideData } from './side/index.js';
 import { FAIL_FAST_CONNECT_MS } from './side/pg.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
@@ -59,6 +59,20 @@ export function createQueue(engine: Engine, name: string): Queue {
 export function createWorker(engine: Engine, name: string, processor: Processor, options: Omit<WorkerOptions, 'connection'>): Worker {
   const { opts, factory } = engine.queueArgs('worker');
   return new (Worker as unknown as WorkerCtor)(name, processor, { ...options, ...opts }, factory);
+}
+
+type QueueEventsCtor = new (name: string, opts: object, factory?: unknown) => QueueEvents;
+type EventsProducerCtor = new (name: string, opts: object, factory?: unknown) => QueueEventsProducer;
+
+/** A reader of a queue's event stream: it blocks, so it gets a connection of its own (the worker's kind). */
+export function createQueueEvents(engine: Engine, name: string, options: { blockingTimeout?: number } = {}): QueueEvents {
+  const { opts, factory } = engine.queueArgs('worker');
+  return new (QueueEvents as unknown as QueueEventsCtor)(name, { ...opts, ...options }, factory);
+}
+
+export function createEventsProducer(engine: Engine, name: string): QueueEventsProducer {
+  const { opts, factory } = engine.queueArgs('queue');
+  return new (QueueEventsProducer as unknown as EventsProducerCtor)(name, opts, factory);
 }
 
 export function createFlowProducer(engine: Engine): FlowProducer {

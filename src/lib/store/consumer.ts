@@ -9,6 +9,7 @@ import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, t
 import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
 import { MAX_LOST } from './release.js';
+import type { CallbackPayload } from './callbacks.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
 import type { JobOptions } from './job-options.js';
@@ -17,6 +18,8 @@ import { retries, type HeldJob, type ActiveJob, type ConsumeOptions, type Consum
 
 const CANCEL_POLL_MS = 500;
 const RUN_RETRY_MS = 250;
+/** BullMQ's own cap on a queue's event stream, kept when we add to it. */
+const EVENTS_KEPT = 10_000;
 const THROUGHPUT_FLUSH_MS = 1000;
 const CANCELLED: JobOutcome = { kind: 'cancelled' };
 
@@ -25,6 +28,17 @@ export interface ConsumerSettings {
   stalledIntervalMs: number;
   defaultTimeoutMs: number;
   keepCancelled: Retention;
+  /** Enqueues a completion webhook's delivery (callbacks.ts). */
+  deliverCallback(url: string, payload: CallbackPayload): Promise<void>;
+}
+
+/** The end an outcome is, as a webhook tells it; undefined while the job runs again. */
+function callbackPayload(job: Job, active: ActiveJob, outcome: JobOutcome): CallbackPayload | undefined {
+  if (retries(outcome)) return undefined;
+  const base = { id: String(job.id), queue: active.queue, attempts: active.attempt, finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString() };
+  if (outcome.kind === 'completed') return { ...base, state: 'completed', result: outcome.result ?? null };
+  if (outcome.kind === 'cancelled') return { ...base, state: 'cancelled', error: 'job cancelled' };
+  return { ...base, state: 'failed', error: outcome.error.message };
 }
 
 /** An attempt between the processor's answer and BullMQ's record of it. */
@@ -181,6 +195,9 @@ export class BullConsumer implements Consumer {
       this.track(this.side.cancellations.clearRequest(this.queue, id));
     }
     if (retries(outcome) && 'error' in outcome && job.processedOn) this.track(this.logRetry(job, job.processedOn, outcome.error.message));
+    const callbackUrl = (job.opts as { callbackUrl?: string }).callbackUrl;
+    const payload = callbackUrl ? callbackPayload(job, active, outcome) : undefined;
+    if (payload) this.track(this.settings.deliverCallback(callbackUrl!, payload));
     this.events.recorded?.(active, outcome);
   }
 
@@ -223,6 +240,8 @@ export class BullConsumer implements Consumer {
       },
       log: async (line: string) => {
         await job.log(line);
+        // The event streams carry log lines too; BullMQ keeps none of its own.
+        await this.bullQueue.backend.publishEvent({ event: 'log', jobId: String(job.id), line }, EVENTS_KEPT);
       },
       children: async () => {
         const [results, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);

@@ -8,16 +8,20 @@ import { addFlow } from './flows.js';
 import { jobOptions } from './job-options.js';
 import { newJobId } from './job-id.js';
 import { viewOf } from './read.js';
+import type { AllJobsEntry } from './side/index.js';
 import type { StoreContext } from './store-context.js';
 import type { EnqueueInput, EnqueueResult, FlowInput, FlowResult } from './types.js';
 
 export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<EnqueueResult> {
   ctx.assertSendable();
   const jobId = input.jobId ?? newJobId();
+  const now = Date.now();
   const [job] = await Promise.all([
-    ctx.queue(input.queue).add(input.name ?? 'default', input.data, jobOptions(ctx.defaults, input, jobId)),
+    // One creation time for the job and its index entries, so that a window over the index agrees with the job's createdAt.
+    ctx.queue(input.queue).add(input.name ?? 'default', input.data, { ...jobOptions(ctx.defaults, input, jobId), timestamp: now }),
     // Once BullMQ has the job, a lost index entry must not turn the enqueue into a failure a client retries into a duplicate.
-    ctx.indexCreated(input.queue, [{ id: jobId, createdAt: Date.now(), tenant: tenantOf(input) }]).catch(() => {}),
+    ctx.indexCreated(input.queue, [{ id: jobId, createdAt: now, tenant: tenantOf(input) }]).catch(() => {}),
+    ctx.indexAll([allEntry(input, jobId, now)]).catch(() => {}),
   ]);
   return afterAdd(ctx, input, job, jobId);
 }
@@ -30,9 +34,10 @@ export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Pr
     const now = Date.now();
     const [jobs] = await Promise.all([
       ctx.queue(queue).addBulk(group.map((input, i) => ({
-        name: input.name ?? 'default', data: input.data, opts: jobOptions(ctx.defaults, input, ids[i]!),
+        name: input.name ?? 'default', data: input.data, opts: { ...jobOptions(ctx.defaults, input, ids[i]!), timestamp: now },
       }))),
       ctx.indexCreated(queue, ids.map((id, i) => ({ id, createdAt: now, tenant: tenantOf(group[i]!) }))),
+      ctx.indexAll(group.map((input, i) => allEntry(input, ids[i]!, now))),
     ]);
     for (const [i, job] of jobs.entries()) results.set(group[i]!, await afterAdd(ctx, group[i]!, job, ids[i]!));
   }
@@ -54,10 +59,25 @@ export async function enqueueFlow(ctx: StoreContext, flow: FlowInput): Promise<F
   walk(result);
   const byQueue = groupBy(nodes, (node) => node.queue);
   await Promise.all([...byQueue].map(([queue, group]) => ctx.indexCreated(queue, group.map(({ id }) => ({ id, createdAt: now, tenant })))));
+  const inputs = new Map<string, FlowInput>();
+  const gather = (input: FlowInput, node: FlowResult) => {
+    inputs.set(node.id, input);
+    node.children.forEach((child, i) => gather(input.children?.[i] ?? input, child));
+  };
+  gather(flow, result);
+  await ctx.indexAll(nodes.map((node) => allEntry({ ...inputs.get(node.id)!, tenant }, node.id, now)));
   return result;
 }
 
 const tenantOf = (input: { tenant?: string }) => input.tenant ?? DEFAULT_TENANT;
+
+/** The list across queues' entry: a job whose add turns out a dedup hit is dropped when a scan meets it. */
+function allEntry(input: Omit<EnqueueInput, 'data'>, id: string, createdAt: number): AllJobsEntry {
+  return {
+    queue: input.queue, id, name: input.name ?? 'default', createdAt, tenant: tenantOf(input),
+    ...(input.projectId ? { projectId: input.projectId } : {}),
+  };
+}
 
 async function afterAdd(ctx: StoreContext, input: EnqueueInput, job: Job, jobId: string): Promise<EnqueueResult> {
   if (job.id !== jobId) {

@@ -18,7 +18,7 @@ export interface JobDefaults {
 /** Log lines (user lines and timeline entries) kept per job; the oldest go first. */
 const KEEP_LOG_LINES = 500;
 
-export type JobOptions = JobsOptions & { timeoutMs: number; tenant: string; projectId?: string; traceContext?: Record<string, string> };
+export type JobOptions = JobsOptions & { timeoutMs: number; tenant: string; projectId?: string; traceContext?: Record<string, string>; callbackUrl?: string };
 
 /**
  * BullMQ's deduplication id: the key within its tenant. Tenant names hold no `:`,
@@ -47,6 +47,7 @@ export function jobOptions(defaults: JobDefaults, input: EnqueueInput, jobId: st
     tenant,
     ...(input.projectId ? { projectId: input.projectId } : {}),
     ...(input.traceContext ? { traceContext: input.traceContext } : {}),
+    ...(input.callbackUrl ? { callbackUrl: input.callbackUrl } : {}),
   };
 }
 

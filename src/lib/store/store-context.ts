@@ -3,7 +3,7 @@
 import type { FlowProducer, Queue } from 'bullmq';
 import { createFlowProducer, createQueue, type Engine } from './connection.js';
 import type { JobDefaults } from './job-options.js';
-import type { IndexEntry, SideData } from './side/index.js';
+import type { AllJobsEntry, IndexEntry, SideData } from './side/index.js';
 import type { JobView } from './types.js';
 
 export interface StoreContext {
@@ -15,6 +15,8 @@ export interface StoreContext {
   flowProducer(): FlowProducer;
   /** Adds to the creation index, batched (see batchPerTick). */
   indexCreated(queue: string, entries: IndexEntry[]): Promise<void>;
+  /** Adds to the index of every queue's jobs, batched the same way. */
+  indexAll(entries: AllJobsEntry[]): Promise<void>;
   /** One job's full view, as Store.get returns it. */
   get(queue: string, id: string): Promise<JobView | undefined>;
 }
@@ -50,12 +52,12 @@ export class BullObjects {
  * Entries wait for the end of the current tick and go in one write per queue: under load,
  * many concurrent enqueues cost one extra command, not one each.
  */
-export function batchPerTick(write: (queue: string, entries: IndexEntry[]) => Promise<void>) {
-  const batches = new Map<string, { entries: IndexEntry[]; written: Promise<void> }>();
-  return (queue: string, entries: IndexEntry[]): Promise<void> => {
+export function batchPerTick<E = IndexEntry>(write: (queue: string, entries: E[]) => Promise<void>) {
+  const batches = new Map<string, { entries: E[]; written: Promise<void> }>();
+  return (queue: string, entries: E[]): Promise<void> => {
     let batch = batches.get(queue);
     if (!batch) {
-      const entriesOfBatch: IndexEntry[] = [];
+      const entriesOfBatch: E[] = [];
       const written = new Promise<void>((resolve, reject) => {
         setImmediate(() => {
           batches.delete(queue);

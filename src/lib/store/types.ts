@@ -6,7 +6,7 @@ export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed'
 export const JOB_STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
 
 export type TimelineEvent =
-  | 'created' | 'delayed' | 'active' | 'progress' | 'retrying' | 'stalled' | 'completed' | 'failed' | 'cancelled';
+  | 'created' | 'delayed' | 'active' | 'progress' | 'retrying' | 'stalled' | 'completed' | 'failed' | 'cancelled' | 'webhook';
 
 export interface TimelineEntry {
   at: string;
@@ -46,6 +46,36 @@ export interface JobView {
   timeline: TimelineEntry[];
 }
 
+/** What the event streams carry (events.ts): a job's state changes, progress and log lines. */
+export type JobEventType = 'waiting' | 'delayed' | 'active' | 'progress' | 'completed' | 'failed' | 'stalled' | 'removed' | 'log';
+
+export interface JobEvent {
+  /** The store's stream id: a reconnecting subscriber names the last one it saw. */
+  eventId: string;
+  queue: string;
+  jobId: string;
+  type: JobEventType;
+  /** progress: the value; completed: {result}; failed: {error}; log: {line}; delayed: {until}. */
+  detail?: unknown;
+}
+
+/** Stream ids are `<ms>-<seq>` (Redis) or a number (PostgreSQL): ordered by their numeric parts. */
+export function eventIdAfter(a: string, b: string): boolean {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am > bm || (am === bm && as > bs);
+}
+
+export type JobEventListener = (event: JobEvent) => void;
+
+/** Events from the store, so that they reach every api copy whichever worker made them. */
+export interface JobEvents {
+  /** Live events from now on, of one job when `jobId` is given; returns the unsubscribe. */
+  subscribe(queue: string, listener: JobEventListener, jobId?: string): () => void;
+  /** Stored events after `eventId`, oldest first; empty when the store no longer holds them. */
+  since(queue: string, eventId: string, jobId?: string): Promise<JobEvent[]>;
+}
+
 export interface EnqueueInput {
   queue: string;
   name?: string;
@@ -66,6 +96,8 @@ export interface EnqueueInput {
   traceContext?: Record<string, string>;
   /** The id to create the job with (an idempotent request's reserved id); a job with this id already there is not added again. */
   jobId?: string;
+  /** Where the job's final state is POSTed, signed (README, "Completion webhooks"). */
+  callbackUrl?: string;
 }
 
 export interface EnqueueResult {
@@ -82,6 +114,31 @@ export interface ListQuery {
   projectId?: string;
   limit: number;
   offset: number;
+}
+
+/** The list across queues (list-all.ts): newest first, by cursor. */
+export interface AllJobsQuery {
+  /** Only this queue's jobs (a filter on the scan). */
+  queue?: string;
+  /** Only this tenant's jobs; every tenant's when unset. */
+  tenant?: string;
+  state?: JobState;
+  projectId?: string;
+  name?: string;
+  /** Epoch ms, inclusive. */
+  createdAfter?: number;
+  /** Epoch ms, exclusive. */
+  createdBefore?: number;
+  /** A nextCursor this store gave: the page goes on after it. */
+  cursor?: string;
+  limit: number;
+}
+
+export interface AllJobsPage {
+  /** Views without timeline; fewer than the limit when a request's scan bound was reached first. */
+  jobs: JobView[];
+  /** null: nothing older matches. */
+  nextCursor: string | null;
 }
 
 export type StateCounts = Record<JobState, number>;
@@ -290,6 +347,8 @@ export interface Store {
   get(queue: string, id: string, tenant?: string): Promise<JobView | undefined>;
   /** Newest first. */
   list(query: ListQuery): Promise<JobView[]>;
+  /** Every queue's jobs, newest first, a bounded scan per page (AllJobsPage). Rejects a cursor it never gave with InvalidCursorError. */
+  listAll(query: AllJobsQuery): Promise<AllJobsPage>;
   /** Waiting or delayed: becomes cancelled at once. Active: its signal fires and it ends cancelled. */
   cancel(queue: string, id: string, tenant?: string): Promise<JobView>;
   /** A failed or cancelled job goes back to waiting. */
@@ -321,11 +380,14 @@ export interface Store {
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events?: ConsumerEvents): Consumer;
   /** Cron schedules, kept as BullMQ job schedulers (see schedules.ts). */
   readonly schedules: ScheduleStore;
+  readonly events: JobEvents;
   /** Enqueue a tree of jobs: each parent runs after its children; children may sit on other queues. */
   enqueueFlow(flow: FlowInput): Promise<FlowResult>;
   /** A small durable key-value facility for handlers' own state (a sync cursor); values are JSON. */
   getValue<T = unknown>(key: string): Promise<T | undefined>;
   setValue(key: string, value: unknown): Promise<void>;
+  /** Adds an entry to a job's timeline (a webhook delivery attempt); nothing when the job is gone. */
+  addTimelineEntry(queue: string, id: string, event: TimelineEvent, detail: string): Promise<void>;
   /** Resolves when the backend answers; rejects with StoreUnavailableError otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   /** Idempotent; runs every cleanup step even if one fails. */

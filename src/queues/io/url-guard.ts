@@ -1,4 +1,4 @@
-// Every URL job data names is fetched here, and nowhere else. http and https
+// Every URL job data names is fetched (or, for a webhook, posted to) here, and nowhere else. http and https
 // only; every address the host resolves to is checked (addresses.ts) unless
 // the operator allowlisted the host (JOBVISOR_URL_ALLOWLIST); the socket
 // connects to the address that was checked, through a lookup of our own on the
@@ -65,7 +65,13 @@ function refusedAddress(given: string, hop: number): UnrecoverableError {
 }
 
 /** One GET, answered with its response (not yet read), or refused before any byte leaves. */
-function request(url: URL, given: string, hop: number, settings: InputConfig, options: FetchOptions, signal: AbortSignal): Promise<http.IncomingMessage> {
+/** A body to send instead of a GET (a webhook's POST). */
+interface Upload {
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+function request(url: URL, given: string, hop: number, settings: InputConfig, options: FetchOptions, signal: AbortSignal, upload?: Upload): Promise<http.IncomingMessage> {
   const host = url.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   const checked = !settings.urlAllowlist.includes(host);
   // An IP literal never goes through the lookup: check it here.
@@ -73,16 +79,19 @@ function request(url: URL, given: string, hop: number, settings: InputConfig, op
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.request(url, {
-      method: 'GET', agent: false, signal, lookup: guardedLookup(checked) as never,
-      headers: { accept: options.accept ?? '*/*', 'accept-encoding': 'identity', 'user-agent': 'jobvisor' },
+      method: upload ? 'POST' : 'GET', agent: false, signal, lookup: guardedLookup(checked) as never,
+      headers: {
+        accept: options.accept ?? '*/*', 'accept-encoding': 'identity', 'user-agent': 'jobvisor',
+        ...(upload ? { ...upload.headers, 'content-length': String(upload.body.length) } : {}),
+      },
     });
     req.once('response', resolve);
     req.once('error', (error) => {
       if (error instanceof AddressNotAllowed) reject(refusedAddress(given, hop));
       else if (signal.aborted) reject(signal.reason);
-      else reject(new Error(`GET ${given}: could not connect`)); // which errno says nothing a job needs, and maps ports
+      else reject(new Error(`${upload ? 'POST' : 'GET'} ${given}: could not connect`)); // which errno says nothing a job needs, and maps ports
     });
-    req.end();
+    req.end(upload?.body);
   });
 }
 
@@ -145,6 +154,32 @@ export async function fetchUrl(given: string, options: FetchOptions): Promise<Fe
   } catch (error) {
     if (options.signal.aborted) throw options.signal.reason;
     if (deadline.aborted) throw new Error(`GET ${given}: took longer than ${settings.urlTimeoutMs} ms (JOBVISOR_URL_TIMEOUT_MS)`);
+    throw error;
+  }
+}
+
+/**
+ * POST a body to a URL from job data (a completion webhook), within the same address
+ * rules and time cap. Redirects are not followed: a receiver that moved answers 3xx,
+ * which is a failed delivery. Resolves with the status of a 2xx answer.
+ */
+export async function postUrl(given: string, upload: Upload, options: FetchOptions): Promise<number> {
+  const settings = options.settings ?? loadInputConfig();
+  if (!isHttpUrl(given)) throw new UnrecoverableError(`${given}: only http and https URLs are called`);
+  const deadline = AbortSignal.timeout(settings.urlTimeoutMs);
+  const signal = AbortSignal.any([options.signal, deadline]);
+  try {
+    const response = await request(new URL(given), given, 0, settings, options, signal, upload);
+    const status = response.statusCode ?? 0;
+    response.resume(); // what the receiver says is not kept
+    if (status < 200 || status >= 300) {
+      throw status >= 400 && status < 500 && status !== 408 && status !== 429
+        ? new UnrecoverableError(`POST ${given}: HTTP ${status}`) : new Error(`POST ${given}: HTTP ${status}`);
+    }
+    return status;
+  } catch (error) {
+    if (options.signal.aborted) throw options.signal.reason;
+    if (deadline.aborted) throw new Error(`POST ${given}: took longer than ${settings.urlTimeoutMs} ms (JOBVISOR_URL_TIMEOUT_MS)`);
     throw error;
   }
 }

@@ -47,6 +47,8 @@ export class Supervisor {
   private memory?: HostMemory;
   private pressureCooldownUntil = 0;
   private wake: () => void = () => {};
+  /** Releases under way: a stopping supervisor waits for them before its store closes. */
+  private readonly releasing = new Set<Promise<void>>();
 
   constructor(private readonly options: SupervisorOptions) {
     this.clock = options.clock ?? Date.now;
@@ -100,6 +102,7 @@ export class Supervisor {
     } finally {
       if (memoryTimer) clearInterval(memoryTimer);
     }
+    await Promise.allSettled([...this.releasing]);
     log.info({ forced: this.stop?.force ?? false }, 'supervisor stopped');
     return this.stop?.force ? 1 : 0;
   }
@@ -132,7 +135,9 @@ export class Supervisor {
       // Release what the dead worker held: its jobs back to waiting at once (a clean exit holds none), then its record.
       const held = code === 0 ? [] : worker.stats.held;
       const why = worker.killReason ? `was killed (${worker.killReason})` : 'died';
-      void releaseDead(this.options, { id: `${os.hostname()}:${worker.pid}:${worker.queue}`, queue: worker.queue, pid: worker.pid, held }, why);
+      const release = releaseDead(this.options, { id: `${os.hostname()}:${worker.pid}:${worker.queue}`, queue: worker.queue, pid: worker.pid, held }, why);
+      this.releasing.add(release);
+      void release.finally(() => this.releasing.delete(release));
       if (worker.lastMetrics) void this.retired.add(worker, worker.lastMetrics);
       if (worker.stopReason || this.stop) {
         this.options.logger.info({ queue: worker.queue, pid: worker.pid, code, signal, reason: worker.stopReason }, 'worker exited');

@@ -54,7 +54,7 @@ for (const backend of ['redis', 'postgres'] as const) {
     it('SIGKILL of the supervisor: its orphans finish their jobs while a new supervisor runs new ones at once; nothing runs twice', async () => {
       const first = t.start({ QUEUE_AI_CONCURRENCY: '2' });
       await running(first);
-      const orphaned = await t.enqueue(2, 10_000);
+      const orphaned = await t.enqueue(2, 20_000); // longer than a supervisor takes to start on a loaded machine
       await waitFor(() => orphaned.every((id) => t.startsOf(id) === 1), { timeoutMs: 20_000, message: 'two jobs running' });
       await sleep(1200); // a heartbeat has named them: the new supervisor must leave a live orphan's claims alone
       process.kill(first.child.pid!, 'SIGKILL');

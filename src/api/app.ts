@@ -97,7 +97,7 @@ export function createApp(options: AppOptions): App {
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  app.use('/api/schedules', auth.require('admin'), schedulesRouter(store, { maxJsonDepth: config.api.maxJsonDepth }));
+  app.use('/api/schedules', auth.require('admin'), schedulesRouter(store, { call, maxJsonDepth: config.api.maxJsonDepth, logger }));
   app.use('/api', healthRouter(ctx), adminRouter(ctx), eventsRouter(ctx), jobsRouter(ctx));
   if (options.dashboard) app.use('/admin/queues', sameOriginWrites, auth.require('admin', { basicChallenge: true }), options.dashboard);
   app.use('/admin/fleet', fleetRouter(ctx));

@@ -33,20 +33,28 @@ function aggregate(lists: unknown[][]): Registry {
  */
 export class RetiredMetrics {
   private totals: unknown[] = [];
+  /** How many adds `totals` holds, and after which add each worker was in it. */
+  private version = 0;
+  private readonly countedAt = new WeakMap<object, number>();
   /** Adds run one after another, so none is lost to another's await. */
   private chain = Promise.resolve();
 
-  add(lastSeen: unknown[]): Promise<void> {
+  /** `worker` is any object that stands for the retired worker (the supervisor's handle). */
+  add(worker: object, lastSeen: unknown[]): Promise<void> {
     const cumulative = lastSeen.filter((m) => ['counter', 'histogram'].includes((m as { type?: string }).type ?? ''));
     this.chain = this.chain.then(async () => {
-      this.totals = await aggregate([this.totals, cumulative]).getMetricsAsJSON();
+      const totals = await aggregate([this.totals, cumulative]).getMetricsAsJSON();
+      this.totals = totals;
+      this.countedAt.set(worker, ++this.version);
     }).catch(() => {});
     return this.chain;
   }
 
-  async json(): Promise<unknown[]> {
+  /** The totals, and whether they already count a worker: a scrape must not count it again. */
+  async snapshot(): Promise<{ totals: unknown[]; counts: (worker: object) => boolean }> {
     await this.chain;
-    return this.totals;
+    const { totals, version } = this;
+    return { totals, counts: (worker) => (this.countedAt.get(worker) ?? Infinity) <= version };
   }
 }
 

@@ -12,7 +12,9 @@ export interface Releaser {
 /** The jobs a dead worker held go back to waiting, then its registry record and claims go. */
 export async function releaseDead({ store, logger }: Releaser, claims: Omit<ProcessClaims, 'host'>, why: string): Promise<void> {
   if (claims.held.length > 0) {
-    const released = await store.releaseJobs(claims.queue, claims.held, why).catch(() => []);
+    const released = await store.releaseJobs(claims.queue, claims.held, why).catch((error: Error) => error);
+    // Unreleased, the claims stay for the next supervisor of this host (or until they expire).
+    if (released instanceof Error) return logger.warn({ queue: claims.queue, pid: claims.pid, err: released }, 'could not release the jobs of a dead worker');
     logger.info({ queue: claims.queue, pid: claims.pid, held: claims.held.length, released }, 'released the jobs of a dead worker');
   }
   await store.removeProcess(claims.id).catch(() => {});

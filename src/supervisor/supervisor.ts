@@ -47,6 +47,8 @@ export class Supervisor {
   private memory?: HostMemory;
   private pressureCooldownUntil = 0;
   private wake: () => void = () => {};
+  /** Releases under way: a stopping supervisor waits for them before its store closes. */
+  private readonly releasing = new Set<Promise<void>>();
 
   constructor(private readonly options: SupervisorOptions) {
     this.clock = options.clock ?? Date.now;
@@ -100,6 +102,7 @@ export class Supervisor {
     } finally {
       if (memoryTimer) clearInterval(memoryTimer);
     }
+    await Promise.allSettled([...this.releasing]);
     log.info({ forced: this.stop?.force ?? false }, 'supervisor stopped');
     return this.stop?.force ? 1 : 0;
   }
@@ -132,8 +135,10 @@ export class Supervisor {
       // Release what the dead worker held: its jobs back to waiting at once (a clean exit holds none), then its record.
       const held = code === 0 ? [] : worker.stats.held;
       const why = worker.killReason ? `was killed (${worker.killReason})` : 'died';
-      void releaseDead(this.options, { id: `${os.hostname()}:${worker.pid}:${worker.queue}`, queue: worker.queue, pid: worker.pid, held }, why);
-      if (worker.lastMetrics) void this.retired.add(worker.lastMetrics);
+      const release = releaseDead(this.options, { id: `${os.hostname()}:${worker.pid}:${worker.queue}`, queue: worker.queue, pid: worker.pid, held }, why);
+      this.releasing.add(release);
+      void release.finally(() => this.releasing.delete(release));
+      if (worker.lastMetrics) void this.retired.add(worker, worker.lastMetrics);
       if (worker.stopReason || this.stop) {
         this.options.logger.info({ queue: worker.queue, pid: worker.pid, code, signal, reason: worker.stopReason }, 'worker exited');
         continue;
@@ -297,9 +302,15 @@ export class Supervisor {
     this.options.logger.warn({ queue: worker.queue, pid: worker.pid, reason, rss, eventLoopLagMs, action, ...extra }, `worker ${action}: ${reason}`);
   }
 
-  /** Prometheus text: the supervisor's series and every worker's, aggregated. */
+  /**
+   * Prometheus text: the supervisor's series and every worker's, aggregated. A worker that
+   * exits between its answer and the retired totals is counted once, in the totals.
+   */
   async metricsExposition(timeoutMs = 1000): Promise<{ contentType: string; body: string }> {
-    const answers = await Promise.all(this.workers.map((w) => w.requestMetrics(timeoutMs)));
-    return exposition(this.metrics.registry, [await this.retired.json(), ...answers.filter((a): a is unknown[] => a !== undefined)]);
+    const asked = [...this.workers];
+    const answers = await Promise.all(asked.map((w) => w.requestMetrics(timeoutMs)));
+    const { totals, counts } = await this.retired.snapshot();
+    const live = answers.filter((answer, i): answer is unknown[] => answer !== undefined && !counts(asked[i]!));
+    return exposition(this.metrics.registry, [totals, ...live]);
   }
 }

@@ -3,68 +3,25 @@
 // completed, that none ran twice where the promise is exactly-once, and the recovery times the
 // README's "What happens when…" table states. Times measured here are logged.
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../src/lib/config.js';
-import { openStore, type Store } from '../../src/lib/store/index.js';
-import { fixture } from '../helpers/fork.js';
-import { readLedger, startSupervisor, tally, killAll, workerPids, type RunningSupervisor } from '../helpers/supervisor.js';
+import { readLedger, tally, workerPids } from '../helpers/supervisor.js';
 import { waitFor } from '../helpers/wait.js';
-import { haveServers, privatePostgres, privateRedis, type Server } from './servers.js';
+import { useFaults } from './harness.js';
+import { SupervisorMemory } from '../../src/api/supervisor-memory.js';
+import type { ProcessRecord } from '../../src/lib/store/index.js';
+
+const memoryOf = (records: ProcessRecord[]) => {
+  const memory = new SupervisorMemory();
+  memory.observe(records);
+  return memory;
+};
 
 const LONG_JOB_MS = 4000;
 
 for (const backend of ['redis', 'postgres'] as const) {
   describe(`faults [${backend}]`, function () {
     this.timeout(120_000);
-    let server: Server;
-    let store: Store;
-    let env: NodeJS.ProcessEnv;
-    let dir: string;
-    let ledger: string;
-    const supervisors: RunningSupervisor[] = [];
-
-    before(async function () {
-      if (!haveServers()) {
-        if (process.env.REQUIRE_SERVICES === '1') throw new Error('fault suite: redis-server and PostgreSQL binaries are required');
-        console.warn('SKIPPED: the fault suite needs redis-server and /usr/lib/postgresql/*/bin');
-        this.skip();
-      }
-      server = backend === 'redis' ? await privateRedis() : await privatePostgres();
-    });
-    beforeEach(async () => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jv-faults-'));
-      ledger = path.join(dir, 'ledger.txt');
-      const prefix = `f${Date.now().toString(36)}`;
-      env = {
-        ...(backend === 'redis' ? { REDIS_URL: server.url } : { REDIS_URL: '', DATABASE_URL: server.url }),
-        JOBVISOR_PREFIX: prefix, JOB_KEEP_COMPLETED_COUNT: '100000', JOB_KEEP_FAILED_COUNT: '100000',
-        WORKER_QUEUES: 'ai', JOBVISOR_HANDLER_MODULE_AI: fixture('sleep'), BACKOFF_BASE_MS: '100',
-      };
-      store = await openStore(loadConfig(env));
-    });
-    afterEach(async () => {
-      for (const s of supervisors.splice(0)) killAll([s.child.pid!, ...workerPids(s.logs)]);
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
-    after(async () => {
-      await server?.destroy();
-    });
-
-    const start = (extra: NodeJS.ProcessEnv = {}) => {
-      const s = startSupervisor({ ...env, ...extra });
-      supervisors.push(s);
-      return s;
-    };
-    const enqueue = async (count: number, ms: number) =>
-      (await store.enqueueBulk(Array.from({ length: count }, () => ({ queue: 'ai', data: { ledger, ms } })))).map((r) => r.job.id);
-    const allCompleted = (ids: string[], timeoutMs = 60_000) => waitFor(async () => {
-      const views = await Promise.all(ids.map((id) => store.get('ai', id)));
-      return views.every((v) => v?.state === 'completed') && views;
-    }, { timeoutMs, intervalMs: 200, message: `${ids.length} jobs completed` });
-    const startsOf = (id: string) => readLedger(ledger).filter((l) => l === `start ${id}`).length;
+    const t = useFaults(backend);
+    const { start, enqueue, allCompleted, startsOf } = t; // set at once; server, store and ledger per test
 
     it('SIGKILL of a worker: its jobs start again within 5 s (not after the lock expires), and all complete', async () => {
       const supervisor = start({ QUEUE_AI_CONCURRENCY: '3' });
@@ -84,28 +41,34 @@ for (const backend of ['redis', 'postgres'] as const) {
     });
 
     it('max-jobs 5: no worker process starts more than 5 jobs, and all complete', async () => {
-      start({ QUEUE_AI_MAX_JOBS: '5', QUEUE_AI_CONCURRENCY: '1' });
+      const supervisor = start({ QUEUE_AI_MAX_JOBS: '5', QUEUE_AI_CONCURRENCY: '1' });
       const ids = await enqueue(30, 50);
       const views = await allCompleted(ids, 90_000);
       const perWorker = tally(views.map((v) => v!.timeline.find((e) => e.event === 'active')?.detail ?? 'unnamed'));
       expect(perWorker.has('unnamed'), 'every active entry names its worker').to.equal(false);
       expect(Math.max(...perWorker.values()), JSON.stringify([...perWorker])).to.be.at.most(5);
-      expect([...tally(readLedger(ledger).filter((l) => l.startsWith('start '))).values()].every((n) => n === 1), 'none ran twice').to.equal(true);
+      expect([...tally(readLedger(t.ledger).filter((l) => l.startsWith('start '))).values()].every((n) => n === 1), 'none ran twice').to.equal(true);
+      // queue-stats reads restarts from the registry (src/api/supervisor-memory.ts): every recycle counted there too.
+      const recycles = supervisor.logs.filter((l) => l.action === 'recycle' && l.reason === 'max_jobs').length;
+      expect(recycles).to.be.at.least(5);
+      const counted = await waitFor(async () => (await t.store.listProcesses()).find((p) => p.queue === 'ai' && (p.restarts?.max_jobs ?? 0) >= recycles),
+        { timeoutMs: 10_000, message: `a registry record counting ${recycles} max_jobs recycles` });
+      expect(memoryOf([counted]).queue('ai').restarts.max_jobs, 'as queue-stats sums it').to.be.at.least(recycles);
     });
 
     it('a store restart under load runs no job twice and loses none', async () => {
       start({ QUEUE_AI_CONCURRENCY: '4' });
       const ids = await enqueue(40, 300);
-      await waitFor(() => readLedger(ledger).filter((l) => !l.startsWith('start ')).length >= 8, { timeoutMs: 30_000, message: 'some completed' });
-      await server.stop();
+      await waitFor(() => readLedger(t.ledger).filter((l) => !l.startsWith('start ')).length >= 8, { timeoutMs: 30_000, message: 'some completed' });
+      await t.server.stop();
       await new Promise((resolve) => setTimeout(resolve, 1500)); // handlers finish while the store is down
       const upAt = Date.now();
-      await server.start();
-      const before = readLedger(ledger).length;
-      await waitFor(() => readLedger(ledger).length > before, { timeoutMs: 30_000, intervalMs: 50, message: 'work again after the restart' });
+      await t.server.start();
+      const before = readLedger(t.ledger).length;
+      await waitFor(() => readLedger(t.ledger).length > before, { timeoutMs: 30_000, intervalMs: 50, message: 'work again after the restart' });
       console.log(`      measured [${backend}]: store restart → jobs running again ${Date.now() - upAt} ms after the server is up`);
       await allCompleted(ids, 90_000);
-      const twice = [...tally(readLedger(ledger).filter((l) => !l.startsWith('start '))).entries()].filter(([, n]) => n > 1);
+      const twice = [...tally(readLedger(t.ledger).filter((l) => !l.startsWith('start '))).entries()].filter(([, n]) => n > 1);
       expect(twice, 'no handler finished twice').to.deep.equal([]);
     });
   });

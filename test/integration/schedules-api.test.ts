@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { schedulesRouter } from '../../src/api/routes/schedules.js';
+import { storeCaller } from '../../src/api/store-call.js';
 import { reconcileSchedules } from '../../src/queues/schedules.js';
 import { openStore, type ScheduleSpec, type Store } from '../../src/lib/store/index.js';
 import { TEST_JOBS } from '../conformance/describe-store.js';
@@ -74,9 +75,31 @@ describe('schedules api', function () {
 
   it('answers 404 for an unknown schedule', async () => {
     const put = await request(app).put('/api/schedules/no-such').send({ enabled: false }).expect(404);
-    expect(put.body.error.code).to.equal('not_found');
+    expect(put.body.error.code).to.equal('schedule_not_found');
     await request(app).post('/api/schedules/no-such/run').expect(404);
     await request(app).get('/api/schedules/no-such').expect(404);
+  });
+
+  it('answers 503 with Retry-After and the api\'s store_unavailable code when the store is down, on every route', async () => {
+    const down = await openStore({ mode: 'redis', redisUrl: REDIS_URL, prefix, jobs: TEST_JOBS });
+    await down.close(); // every call now fails as a lost connection does
+    const downApp = express().use('/api/schedules', schedulesRouter(down, { call: storeCaller(500) }));
+    const answers = await Promise.all([
+      request(downApp).get('/api/schedules'),
+      request(downApp).get('/api/schedules/nightly'),
+      request(downApp).put('/api/schedules/nightly').send({ enabled: false }),
+      request(downApp).post('/api/schedules/nightly/run'),
+    ]);
+    expect(answers.map((a) => a.status)).to.deep.equal([503, 503, 503, 503]);
+    expect(answers.map((a) => a.body.error.code)).to.deep.equal(Array(4).fill('store_unavailable'));
+    expect(answers.every((a) => a.headers['retry-after'] === '5')).to.equal(true);
+  });
+
+  it('uses the api\'s codes for a body it cannot read', async () => {
+    const bad = await request(app).put('/api/schedules/nightly').set('Content-Type', 'application/json').send('{"cron":').expect(400);
+    expect(bad.body.error.code).to.equal('invalid_json');
+    const large = await request(app).put('/api/schedules/nightly').send({ payload: { text: 'x'.repeat(70_000) } }).expect(413);
+    expect(large.body.error.code).to.equal('body_too_large');
   });
 
   it('runs a schedule now: one job, 202 with where to follow it, shown as the last job', async () => {

@@ -78,8 +78,22 @@ async function timed(run: () => Promise<{ ok: boolean } & Record<string, unknown
   }
 }
 
+/**
+ * The expected queues with no live worker now and none seen within `graceMs`.
+ * A store that restarts without persistence loses the registry; its workers
+ * write their records again within a heartbeat, so a queue seen live a moment
+ * ago is not reported missing in that gap (readiness would flap to 503).
+ */
+export function missingQueues(expected: readonly string[], live: ReadonlySet<string>, lastLive: Map<string, number>, now: number, graceMs: number): string[] {
+  for (const queue of live) lastLive.set(queue, now);
+  return expected.filter((queue) => !live.has(queue) && now - (lastLive.get(queue) ?? -Infinity) > graceMs);
+}
+
+/** How long a queue seen live stays ready through a gap in the registry: a few heartbeats. */
+export const LIVE_GRACE_MS = 3000;
+
 /** Readiness: the store answers, every expected queue has a live worker, none is crash-looping. */
-export async function readiness(store: Store, expectedQueues: readonly string[], call: StoreCall, checkTimeoutMs = 1000) {
+export async function readiness(store: Store, expectedQueues: readonly string[], call: StoreCall, checkTimeoutMs = 1000, lastLive = new Map<string, number>()) {
   const records = call(store.listProcesses(), checkTimeoutMs);
   records.catch(() => {}); // reported by the checks that read it
   const [storeCheck, workers, crashLooping] = await Promise.all([
@@ -89,7 +103,7 @@ export async function readiness(store: Store, expectedQueues: readonly string[],
     }),
     timed(async () => {
       const live = new Set((await records).filter((r) => r.state !== 'draining').map((r) => r.queue));
-      const missing = expectedQueues.filter((queue) => !live.has(queue));
+      const missing = missingQueues(expectedQueues, live, lastLive, Date.now(), LIVE_GRACE_MS);
       return { ok: missing.length === 0, missing, ...(missing.length ? { error: `no live worker for ${missing.join(', ')}` } : {}) };
     }),
     timed(async () => {

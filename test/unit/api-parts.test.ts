@@ -1,6 +1,7 @@
 // The api's and the runner's pure parts, called with plain values.
 import { expect } from 'chai';
 import { apiJob, apiListedJob } from '../../src/api/job-shape.js';
+import { missingQueues } from '../../src/api/stats.js';
 import { isConnectionFailure } from '../../src/api/store-call.js';
 import { ConfigError, loadConfig } from '../../src/lib/config.js';
 import type { JobView } from '../../src/lib/store/index.js';
@@ -67,5 +68,16 @@ describe('runner log lines', () => {
     expect(logFormat({ NODE_ENV: 'production' })).to.equal('json');
     expect(logFormat({})).to.equal('pretty');
     expect(logFormat({ NODE_ENV: 'production', JOBVISOR_LOG_FORMAT: 'pretty' })).to.equal('pretty');
+  });
+});
+
+describe('readiness: queues missing a live worker', () => {
+  it('reports a queue never seen live, and one silent past the grace, but not one seen a moment ago', () => {
+    const lastLive = new Map<string, number>();
+    expect(missingQueues(['video', 'ai'], new Set(['video']), lastLive, 10_000, 3000)).to.deep.equal(['ai']);
+    // The store restarted and lost the registry: video was live 1 s ago, so it is not missing yet.
+    expect(missingQueues(['video', 'ai'], new Set(), lastLive, 11_000, 3000)).to.deep.equal(['ai']);
+    expect(missingQueues(['video', 'ai'], new Set(), lastLive, 13_500, 3000)).to.deep.equal(['video', 'ai']);
+    expect(missingQueues(['video', 'ai'], new Set(['video', 'ai']), lastLive, 14_000, 3000)).to.deep.equal([]);
   });
 });

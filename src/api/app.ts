@@ -11,6 +11,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Store } from '../lib/store/index.js';
 import { createAuth } from './auth.js';
 import type { ApiContext } from './context.js';
+import { waitEstimator } from './wait-estimate.js';
 import { errorHandler, notFoundRoute } from './errors.js';
 import { apiMetrics, type ApiMetrics } from './metrics.js';
 import { adminRouter } from './routes/admin.js';
@@ -87,7 +88,7 @@ export function createApp(options: AppOptions): App {
     store, queues, call, logger, supervisors, expectedQueues: config.workerQueues, limits: limitsOf(config.queues),
     ...(options.metricsCountsTtlMs ? { countsTtlMs: options.metricsCountsTtlMs } : {}),
   });
-  const ctx: ApiContext = { store, call, queues, auth, metrics, supervisors, config, logger };
+  const ctx: ApiContext = { store, call, queues, auth, metrics, supervisors, config, logger, waits: waitEstimator(store, call, logger) };
 
   const app = express();
   app.disable('x-powered-by');

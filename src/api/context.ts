@@ -8,6 +8,7 @@ import type { Auth } from './auth.js';
 import type { ApiMetrics } from './metrics.js';
 import type { StoreCall } from './store-call.js';
 import type { SupervisorMemory } from './supervisor-memory.js';
+import type { WaitEstimator } from './wait-estimate.js';
 
 export interface ApiContext {
   store: Store;
@@ -20,4 +21,6 @@ export interface ApiContext {
   supervisors: SupervisorMemory;
   config: Pick<Config, 'api' | 'workerQueues' | 'queues'>;
   logger: Logger;
+  /** Estimated waits from numbers cached per queue (wait-estimate.ts). */
+  waits: WaitEstimator;
 }

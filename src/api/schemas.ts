@@ -53,3 +53,15 @@ export const listQuery = z.strictObject({
 });
 
 export type ListQuery = z.infer<typeof listQuery>;
+
+/** POST /api/queues/:queue/retry-failed (README, "Redrive"). */
+export const redriveBody = z.strictObject({
+  name: text(200).optional(),
+  projectId: text(256).optional(),
+  tenant: z.string().regex(TENANT_NAME, 'a tenant name: letters, digits and ._-').optional(),
+  failedAfter: z.iso.datetime({ offset: true }).optional(),
+  failedBefore: z.iso.datetime({ offset: true }).optional(),
+  cancelled: z.boolean().optional(),
+  dryRun: z.boolean().optional(),
+  limit: z.number().int().min(1).max(10_000).optional(),
+});

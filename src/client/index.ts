@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { SIGNATURE_HEADER, verifySignature } from '../lib/webhook-signature.js';
 import { readFrames } from './sse.js';
-import { FINAL_STATES, type EnqueueOptions, type Enqueued, type Job, type JobPage, type ListQuery, type QueueData, type StreamEvent } from './types.js';
+import { FINAL_STATES, type EnqueueOptions, type Enqueued, type Job, type JobPage, type ListQuery, type QueueData, type RedriveFilters, type RedriveResult, type StreamEvent } from './types.js';
 
 export * from './types.js';
 
@@ -54,6 +54,11 @@ export class JobvisorClient {
 
   retry(queue: string, id: string): Promise<Job> {
     return this.request('POST', `${jobPath(queue, id)}/retry`);
+  }
+
+  /** Admin keys only: sends a queue's failed jobs back to waiting in bulk (README, "Redrive"). */
+  redrive(queue: string, filters: RedriveFilters = {}): Promise<RedriveResult> {
+    return this.request('POST', `/api/queues/${encodeURIComponent(queue)}/retry-failed`, filters);
   }
 
   /** The job once it has ended (completed, failed or cancelled). */

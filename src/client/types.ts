@@ -39,6 +39,8 @@ export interface Job {
   startedAt: string | null;
   finishedAt: string | null;
   timeline?: { at: string; event: string; detail?: string }[];
+  /** A waiting job's view only: ms until it likely starts, null when nothing is known to estimate from (README, "Estimated wait"). */
+  estimatedWait?: number | null;
 }
 
 export interface EnqueueOptions {
@@ -60,6 +62,8 @@ export interface Enqueued {
   queue: string;
   state: JobState;
   statusUrl: string;
+  /** ms until it likely starts; null when nothing is known to estimate from (README, "Estimated wait"). */
+  estimatedWait?: number | null;
 }
 
 export interface ListQuery {
@@ -86,3 +90,24 @@ export interface StreamEvent {
 }
 
 export const FINAL_STATES: readonly JobState[] = ['completed', 'failed', 'cancelled'];
+
+/** Which failed (and, with `cancelled`, cancelled) jobs a redrive sends back to waiting. Times are ISO 8601. */
+export interface RedriveFilters {
+  name?: string;
+  projectId?: string;
+  tenant?: string;
+  failedAfter?: string;
+  failedBefore?: string;
+  cancelled?: boolean;
+  dryRun?: boolean;
+  /** Default 1000, at most 10000. */
+  limit?: number;
+}
+
+export interface RedriveResult {
+  count: number;
+  dryRun: boolean;
+  /** The first 100 ids; `truncated` when there were more. */
+  ids: string[];
+  truncated: boolean;
+}

@@ -60,7 +60,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     if (maxJobs > 0 && count === maxJobs) options.send?.({ type: 'fetching-stopped', started: count });
   };
   const consumer = store.consume(queue, pipeline.run, consumeOptions, { recorded: pipeline.recorded, started });
-  const record = processRecord(queue);
+  const record = { ...processRecord(queue), concurrency: options.concurrency };
   heartbeat = new Heartbeat({
     store, record, counters: pipeline.counters, send: options.send, intervalMs: options.heartbeatMs ?? 1000, logger,
     jobs: () => ({ started: consumer.started, held: consumer.held() }), claimTtlMs: options.claimTtlMs ?? 10 * 60_000,

@@ -314,6 +314,18 @@ export function describeStore(mode: string, harness: ModeHarness): void {
       }
     });
 
+    it('counts ready jobs by priority, keeps a mean attempt duration, and registers a worker with its concurrency', async () => {
+      for (const priority of [1, 1, 5, 5, 5]) await store.enqueue({ queue, data: {}, priority });
+      await store.enqueue({ queue, data: {}, priority: 5, delayMs: 60_000 });
+      expect(await store.waitingByPriority(queue)).to.deep.equal([0, 2, 0, 0, 0, 3, 0, 0, 0, 0, 0]);
+      expect(await store.meanDuration(queue)).to.equal(null);
+      work(async () => new Promise((resolve) => setTimeout(() => resolve('ok'), 30)), 2);
+      const mean = await waitFor(() => store.meanDuration(queue), { message: 'a mean duration' });
+      expect(mean).to.be.within(25, 5000);
+      const record = await waitFor(async () => (await store.listProcesses()).find((r) => r.queue === queue), { message: 'the worker registered' });
+      expect(record.concurrency).to.equal(2);
+    });
+
     it('counts jobs per state and lists them newest first, by state and by project', async () => {
       const a = (await store.enqueue({ queue, data: { i: 1 }, projectId: 'alpha' })).job;
       const b = (await store.enqueue({ queue, data: { i: 2 }, projectId: 'beta' })).job;

@@ -27,15 +27,17 @@ describe('jobvisor/client against a real api [redis]', function () {
   let api: TestApi;
   let server: http.Server;
   let client: JobvisorClient;
+  let admin: JobvisorClient;
   let consumer: Consumer;
 
   before(async function () {
     await backend.require(this);
-    api = await openApi(backend, { API_KEYS: 'user-key' });
+    api = await openApi(backend, { API_KEYS: 'user-key', ADMIN_API_KEYS: 'admin-key' });
     server = http.createServer(api.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     client = new JobvisorClient({ baseUrl, apiKey: 'user-key', pollMs: 50 });
+    admin = new JobvisorClient({ baseUrl, apiKey: 'admin-key' });
     consumer = api.store.consume('document', processor, { concurrency: 2 });
   });
   after(async () => {
@@ -79,6 +81,15 @@ describe('jobvisor/client against a real api [redis]', function () {
     expect((await client.cancel('document', later.id)).state).to.equal('cancelled');
     const refused = await client.get('document', 'no-such-job').catch((error: unknown) => error);
     expect(refused).to.be.instanceOf(JobvisorError).and.to.include({ status: 404, code: 'job_not_found' });
+  });
+
+  it('redrives failed jobs with an admin key, in a dry run here, and is refused with a user key', async () => {
+    const failed = await client.enqueue('document', { source: 'https://example.com/f.pdf', format: 'pdf' }, { projectId: 'redrive' });
+    expect((await client.waitFor('document', failed.id, { timeoutMs: 20_000 })).state).to.equal('failed');
+    const result = await admin.redrive('document', { projectId: 'redrive', dryRun: true });
+    expect(result).to.deep.equal({ count: 1, dryRun: true, ids: [failed.id], truncated: false });
+    const refused = await client.redrive('document', { dryRun: true }).catch((error: unknown) => error);
+    expect(refused).to.be.instanceOf(JobvisorError).and.to.include({ status: 403 });
   });
 
   it('gives up waiting at its timeout', async () => {

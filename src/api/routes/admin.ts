@@ -1,12 +1,15 @@
-// Admin routes: queue-stats, pause and resume. Every one needs an admin key.
+// Admin routes: queue-stats, pause and resume, redrive. Every one needs an admin key.
 import { Router } from 'express';
 import { jsonBody } from '../body.js';
 import type { ApiContext } from '../context.js';
 import { unknownQueue } from '../errors.js';
 import { isQueueName } from '../../queues/index.js';
-import { queueParams } from '../schemas.js';
+import { redrive } from '../redrive.js';
+import { queueParams, redriveBody } from '../schemas.js';
 import { limitsOf, queueStats } from '../stats.js';
 import { parse } from '../validate.js';
+
+const DEFAULT_REDRIVE_LIMIT = 1000;
 
 export function adminRouter(ctx: ApiContext): Router {
   const { store, call, queues, auth } = ctx;
@@ -26,6 +29,18 @@ export function adminRouter(ctx: ApiContext): Router {
       res.json({ queue, paused: await call(store.isPaused(queue)) });
     });
   }
+
+  router.post('/queues/:queue/retry-failed', admin, ...jsonBody(ctx.config.api), async (req, res) => {
+    const { queue } = parse(queueParams, req.params, 'params');
+    if (!isQueueName(queue) || !queues.includes(queue)) throw unknownQueue(queue);
+    const body = parse(redriveBody, req.body ?? {}, 'body');
+    res.json(await redrive(store, call, queue, {
+      ...body,
+      limit: body.limit ?? DEFAULT_REDRIVE_LIMIT,
+      failedAfter: body.failedAfter === undefined ? undefined : Date.parse(body.failedAfter),
+      failedBefore: body.failedBefore === undefined ? undefined : Date.parse(body.failedBefore),
+    }));
+  });
 
   return router;
 }

@@ -12,7 +12,7 @@ import { enqueueOnce, idempotencyKey } from '../idempotency.js';
 import { apiJob, apiListedJob } from '../job-shape.js';
 import { enqueueBody, jobParams, listQuery, statusQuery, type EnqueueBody, type ListQuery } from '../schemas.js';
 import { parse } from '../validate.js';
-import type { AllJobsQuery, EnqueueInput, JobState } from '../../lib/store/index.js';
+import type { AllJobsQuery, EnqueueInput, JobState, JobView } from '../../lib/store/index.js';
 import { traceEnqueue } from '../../lib/tracing.js';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import { isQueueName, QUEUES, type QueueName } from '../../queues/index.js';
@@ -95,6 +95,12 @@ export function jobsRouter(ctx: ApiContext): Router {
     return known;
   };
 
+  /** A waiting job's view carries its estimated wait (README, "Estimated wait"), from cached numbers. */
+  const withWait = (job: JobView, res: Response) => ({
+    ...apiJob(job, isAdmin(res)),
+    ...(job.state === 'waiting' ? { estimatedWait: ctx.waits.estimate(job.queue, job.priority, true) } : {}),
+  });
+
   const limiter = ctx.config.api.enqueueRateLimit > 0
     ? [rateLimit({
         windowMs: 60_000,
@@ -124,14 +130,15 @@ export function jobsRouter(ctx: ApiContext): Router {
     if (!created) return void res.status(200).json(apiJob(job, isAdmin(res)));
     metrics.enqueued.inc({ queue: job.queue });
     const url = statusUrl(job.queue, job.id);
-    res.status(202).location(url).json({ id: job.id, queue: job.queue, state: job.state, statusUrl: url });
+    const estimatedWait = job.state === 'waiting' ? ctx.waits.estimate(job.queue, job.priority) : null;
+    res.status(202).location(url).json({ id: job.id, queue: job.queue, state: job.state, statusUrl: url, estimatedWait });
   });
 
   router.get('/jobs/status', user, async (req, res) => {
     const { queue, jobId } = parse(statusQuery, req.query, 'query');
     const job = await call(store.get(knownQueue(queue), jobId, scopeOf(res)));
     if (!job) throw unknownJob(queue, jobId);
-    res.json(apiJob(job, isAdmin(res)));
+    res.json(withWait(job, res));
   });
 
   router.get('/jobs', user, async (req, res) => {
@@ -159,7 +166,7 @@ export function jobsRouter(ctx: ApiContext): Router {
     const { queue, id } = parse(jobParams, req.params, 'params');
     const job = await call(store.get(knownQueue(queue), id, scopeOf(res)));
     if (!job) throw unknownJob(queue, id);
-    res.json(apiJob(job, isAdmin(res)));
+    res.json(withWait(job, res));
   });
 
   router.delete('/jobs/:queue/:id', user, ...jsonBody(ctx.config.api), async (req, res) => {

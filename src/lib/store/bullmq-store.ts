@@ -1,7 +1,7 @@
 // The Store over BullMQ: one Queue per queue name, jobvisor's job view and cancelled state
 // on top, side data per backend. Each part lives in its own module; this class wires them.
 import { StoreUnavailableError } from '../errors.js';
-import { countJobs, pingBackend } from './admin.js';
+import { countJobs, pingBackend, waitingByPriority } from './admin.js';
 import { cancelJob } from './cancel.js';
 import type { Engine } from './connection.js';
 import { BullConsumer } from './consumer.js';
@@ -108,6 +108,14 @@ export class BullStore implements Store {
 
   lastMinute(queue: string): Promise<{ completed: number; failed: number }> {
     return this.engine.side.throughput.lastMinute(queue);
+  }
+
+  meanDuration(queue: string): Promise<number | null> {
+    return this.engine.side.throughput.meanDuration(queue);
+  }
+
+  waitingByPriority(queue: string): Promise<number[]> {
+    return waitingByPriority(this.bull.queue(queue));
   }
 
   async pause(queue: string): Promise<void> {

@@ -75,7 +75,7 @@ export class BullConsumer implements Consumer {
   /** Keyed by BullMQ's own Job object, which its completed/failed events hand back: nothing to clean if a record fails. */
   private readonly settled = new WeakMap<Job, Settled>();
   /** Outcomes recorded since the last flush to the store's throughput counts. */
-  private unflushed = { completed: 0, failed: 0 };
+  private unflushed = { completed: 0, failed: 0, durationMs: 0, timed: 0 };
   private readonly timers: NodeJS.Timeout[] = [];
   private closing?: Promise<void>;
   /** Writes that follow a job's end (timeline, schedule run); a drain waits for them. */
@@ -190,6 +190,11 @@ export class BullConsumer implements Consumer {
     const { active, outcome } = settled;
     if (outcome.kind === 'completed') this.unflushed.completed++;
     else if (outcome.kind !== 'cancelled') this.unflushed.failed++;
+    // Every attempt that ran held a slot, a failed one too; a cancel cuts one short, so it says nothing of the usual duration.
+    if (outcome.kind !== 'cancelled' && job.processedOn) {
+      this.unflushed.durationMs += Math.max(0, (job.finishedOn ?? Date.now()) - job.processedOn);
+      this.unflushed.timed++;
+    }
     // A request left on a job that completed, or whose cancelled record is kept, has nothing left to do.
     if (this.cancelling.delete(id) && (outcome.kind === 'completed' || settled.archived)) {
       this.track(this.side.cancellations.clearRequest(this.queue, id));
@@ -269,10 +274,10 @@ export class BullConsumer implements Consumer {
   }
 
   private async flushThroughput(): Promise<void> {
-    const { completed, failed } = this.unflushed;
+    const { completed, failed, durationMs, timed } = this.unflushed;
     if (completed === 0 && failed === 0) return;
-    this.unflushed = { completed: 0, failed: 0 };
-    await this.side.throughput.add(this.queue, completed, failed);
+    this.unflushed = { completed: 0, failed: 0, durationMs: 0, timed: 0 };
+    await this.side.throughput.add(this.queue, completed, failed, { totalMs: durationMs, count: timed });
   }
 
   get started(): number {

@@ -169,6 +169,8 @@ export interface ProcessRecord {
   processed: number;
   failed: number;
   startedAt: number;
+  /** Jobs it runs at once (its queue's concurrency), for the estimated wait; absent in records of older workers. */
+  concurrency?: number;
   /**
    * Set by the supervisor that forked this worker (`host:pid`), with that
    * supervisor's restart counts for this queue since it started (by reason) and
@@ -358,6 +360,10 @@ export interface Store {
   oldest(queue: string): Promise<OldestJobs>;
   /** Jobs completed and failed in the last minute. */
   lastMinute(queue: string): Promise<{ completed: number; failed: number }>;
+  /** The queue's rolling mean attempt duration in ms (README, "Estimated wait"); null before any attempt ended. */
+  meanDuration(queue: string): Promise<number | null>;
+  /** Jobs ready to run by priority: index 0 those without one (taken first), then priorities 1 … 10. */
+  waitingByPriority(queue: string): Promise<number[]>;
   pause(queue: string): Promise<void>;
   resume(queue: string): Promise<void>;
   isPaused(queue: string): Promise<boolean>;

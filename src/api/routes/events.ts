@@ -43,55 +43,60 @@ function lastEventId(req: Request): string | undefined {
 }
 
 export function eventsRouter(ctx: ApiContext): Router {
-  const { store, call, queues, auth } = ctx;
   const router = Router();
-  const knownQueue = (queue: string): QueueName => {
-    if (!isQueueName(queue) || !queues.includes(queue)) throw unknownQueue(queue);
-    return queue;
-  };
-
-  router.get('/jobs/:queue/:id/events', auth.require('user'), async (req, res) => {
-    const { queue, id } = parse(jobParams, req.params, 'params');
-    const known = knownQueue(queue);
-    const tenant = scopeOf(res);
-    if (!(await call(store.get(known, id, tenant)))) throw unknownJob(queue, id);
-    const stream = openEventStream(req, res);
-    const since = lastEventId(req);
-    // Subscribed before the snapshot is read, so that nothing falls between the two.
-    const pending: JobEvent[] = [];
-    let deliver = (event: JobEvent) => void pending.push(event);
-    stream.onClose(store.events.subscribe(known, (event) => deliver(event), id));
-    try {
-      const follower = jobFollower(ctx, stream, { queue: known, id, tenant, admin: isAdmin(res) });
-      if (since) for (const event of await call(store.events.since(known, since, id))) await follower.forward(event);
-      const snapshot = await call(store.get(known, id, tenant));
-      if (!snapshot || follower.ended(snapshot)) return;
-      deliver = (event) => void follower.forward(event).catch(() => stream.end());
-      for (const event of pending.splice(0)) deliver(event);
-    } catch {
-      stream.end(); // the store stopped answering: the client reconnects with its Last-Event-ID
-    }
-  });
-
-  router.get('/events', auth.require('user'), async (req, res) => {
-    const query = parse(eventsQuery, req.query, 'query');
-    const watched = query.queue !== undefined ? [knownQueue(query.queue)] : [...queues];
-    const tenant = scopeOf(res) ?? query.tenant;
-    if (query.tenant !== undefined && tenant !== query.tenant) throw new ApiError(403, 'forbidden', 'only admin keys may choose a tenant');
-    const stream = openEventStream(req, res);
-    const inProject = jobFilter(ctx, tenant, query.projectId);
-    const send = (event: JobEvent) => {
-      void inProject(event).then((ok) => ok && stream.send(event.type, frame(event), `${event.queue}/${event.eventId}`), () => {});
-    };
-    for (const queue of watched) stream.onClose(store.events.subscribe(queue, send));
-    const since = req.get('last-event-id')?.split('/');
-    if (since?.length === 2 && watched.includes(since[0] as QueueName) && EVENT_ID.test(since[1]!)) {
-      for (const event of await call(store.events.since(since[0]!, since[1]!)).catch(() => [])) send(event);
-    }
-    stream.send('ready', { queues: watched });
-  });
-
+  router.get('/jobs/:queue/:id/events', ctx.auth.require('user'), (req, res) => followJob(ctx, req, res));
+  router.get('/events', ctx.auth.require('user'), (req, res) => followTenant(ctx, req, res));
   return router;
+}
+
+function knownQueue(ctx: ApiContext, queue: string): QueueName {
+  if (!isQueueName(queue) || !ctx.queues.includes(queue)) throw unknownQueue(queue);
+  return queue;
+}
+
+/** One job's events: what was missed (Last-Event-ID), then a snapshot, then everything until it ends. */
+async function followJob(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const { store, call } = ctx;
+  const { queue, id } = parse(jobParams, req.params, 'params');
+  const known = knownQueue(ctx, queue);
+  const tenant = scopeOf(res);
+  if (!(await call(store.get(known, id, tenant)))) throw unknownJob(queue, id);
+  const stream = openEventStream(req, res);
+  const since = lastEventId(req);
+  // Subscribed before the snapshot is read, so that nothing falls between the two.
+  const pending: JobEvent[] = [];
+  let deliver = (event: JobEvent) => void pending.push(event);
+  stream.onClose(store.events.subscribe(known, (event) => deliver(event), id));
+  try {
+    const follower = jobFollower(ctx, stream, { queue: known, id, tenant, admin: isAdmin(res) });
+    if (since) for (const event of await call(store.events.since(known, since, id))) await follower.forward(event);
+    const snapshot = await call(store.get(known, id, tenant));
+    if (!snapshot || follower.ended(snapshot)) return;
+    deliver = (event) => void follower.forward(event).catch(() => stream.end());
+    for (const event of pending.splice(0)) deliver(event);
+  } catch {
+    stream.end(); // the store stopped answering: the client reconnects with its Last-Event-ID
+  }
+}
+
+/** A tenant's jobs (an admin's: every tenant's, or the one asked for), on one queue or all. */
+async function followTenant(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const { store, call, queues } = ctx;
+  const query = parse(eventsQuery, req.query, 'query');
+  const watched = query.queue !== undefined ? [knownQueue(ctx, query.queue)] : [...queues];
+  const tenant = scopeOf(res) ?? query.tenant;
+  if (query.tenant !== undefined && tenant !== query.tenant) throw new ApiError(403, 'forbidden', 'only admin keys may choose a tenant');
+  const stream = openEventStream(req, res);
+  const inProject = jobFilter(ctx, tenant, query.projectId);
+  const send = (event: JobEvent) => {
+    void inProject(event).then((ok) => ok && stream.send(event.type, frame(event), `${event.queue}/${event.eventId}`), () => {});
+  };
+  for (const queue of watched) stream.onClose(store.events.subscribe(queue, send));
+  const since = req.get('last-event-id')?.split('/');
+  if (since?.length === 2 && watched.includes(since[0] as QueueName) && EVENT_ID.test(since[1]!)) {
+    for (const event of await call(store.events.since(since[0]!, since[1]!)).catch(() => [])) send(event);
+  }
+  stream.send('ready', { queues: watched });
 }
 
 /** Forwards one job's events, in order, and ends the stream once the job has. */

@@ -1,3 +1,4 @@
+import { describeBacklog } from './describe-backlog.js';
 import { describeSchedules } from './describe-schedules.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../helpers/services.js';
@@ -12,3 +13,4 @@ const harness: ModeHarness = {
 
 describeStore('redis', harness);
 describeSchedules('redis', harness);
+describeBacklog('redis', harness);

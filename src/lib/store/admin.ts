@@ -1,5 +1,5 @@
 // Queue-wide questions: counts per state (BullMQ's lists plus the record of cancelled
-// jobs), and whether the backend answers in time.
+// jobs), the jobs ready to run, and whether the backend answers in time.
 import { StoreUnavailableError } from '../errors.js';
 import type { StoreContext } from './store-context.js';
 import type { StateCounts } from './types.js';
@@ -18,6 +18,12 @@ export async function countJobs(ctx: StoreContext, queue: string): Promise<State
     failed: n('failed'),
     cancelled,
   };
+}
+
+/** BullMQ's plain wait list plus its prioritized set: the jobs a worker may fetch now (paused or not). */
+export async function countReady(ctx: StoreContext, queue: string): Promise<number> {
+  const c = await ctx.queue(queue).getJobCounts('waiting', 'prioritized');
+  return (c.waiting ?? 0) + (c.prioritized ?? 0);
 }
 
 /** The side data's connection stands for the backend: it is the one every mode has. */

@@ -1,19 +1,20 @@
 // The Store over BullMQ: one Queue per queue name, jobvisor's job view and cancelled state
 // on top, side data per backend. Each part lives in its own module; this class wires them.
-import { countJobs, pingBackend } from './admin.js';
+import { countJobs, countReady, pingBackend } from './admin.js';
 import { cancelJob } from './cancel.js';
 import type { Engine } from './connection.js';
 import { BullConsumer } from './consumer.js';
 import { enqueue, enqueueBulk, enqueueFlow } from './enqueue.js';
 import { templateOptions, type JobDefaults } from './job-options.js';
 import { listJobs } from './list.js';
+import { oldestJobs } from './oldest.js';
 import { readJob } from './read.js';
 import { retryJob } from './retry.js';
 import { BullSchedules } from './schedules.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
   ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, JobProcessor,
-  JobView, ListQuery, ProcessRecord, ScheduleStore, StateCounts, Store,
+  JobView, ListQuery, OldestJobs, ProcessRecord, ScheduleStore, StateCounts, Store,
 } from './types.js';
 
 export class BullStore implements Store {
@@ -79,6 +80,14 @@ export class BullStore implements Store {
 
   counts(queue: string): Promise<StateCounts> {
     return countJobs(this.ctx, queue);
+  }
+
+  oldest(queue: string): Promise<OldestJobs> {
+    return oldestJobs(this.bull.queue(queue));
+  }
+
+  readyCount(queue: string): Promise<number> {
+    return countReady(this.ctx, queue);
   }
 
   lastMinute(queue: string): Promise<{ completed: number; failed: number }> {

@@ -75,6 +75,14 @@ export interface ListQuery {
 
 export type StateCounts = Record<JobState, number>;
 
+/** Epoch ms; null when the queue has no such job. */
+export interface OldestJobs {
+  /** When the longest-running active job started. */
+  activeSince: number | null;
+  /** Since when the longest-waiting job has been ready to run (its run time, or its last start for a retry). */
+  waitingSince: number | null;
+}
+
 /** One worker process as the whole cluster sees it, refreshed by its heartbeat. */
 export interface ProcessRecord {
   id: string;
@@ -192,6 +200,14 @@ export interface Store {
   /** A failed or cancelled job goes back to waiting. */
   retry(queue: string, id: string): Promise<JobView>;
   counts(queue: string): Promise<StateCounts>;
+  /** The oldest active and oldest waiting job's times: a few reads, whatever the backlog. */
+  oldest(queue: string): Promise<OldestJobs>;
+  /**
+   * Jobs ready to run now, of any priority: not delayed, not a flow's parent waiting on
+   * its children (both of which `counts` folds into waiting and delayed). A paused
+   * queue's jobs still count; isPaused says whether any may start. One read.
+   */
+  readyCount(queue: string): Promise<number>;
   /** Jobs completed and failed in the last minute. */
   lastMinute(queue: string): Promise<{ completed: number; failed: number }>;
   pause(queue: string): Promise<void>;

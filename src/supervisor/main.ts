@@ -7,7 +7,8 @@ import { declaredSchedules, reconcileSchedules } from '../queues/schedules.js';
 import { openStore } from '../lib/store/index.js';
 import { readHostMemory } from './memory.js';
 import { startMetricsServer } from './metrics-server.js';
-import { loadPolicy } from './settings.js';
+import { backlogReader } from './autoscaler.js';
+import { loadAutoscale, loadPolicy } from './settings.js';
 import { Supervisor } from './supervisor.js';
 import { runMain } from '../lib/entry.js';
 
@@ -15,6 +16,7 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const schedules = declaredSchedules(); // a bad CRON_* value stops the process here, before any fork
   const policy = loadPolicy();
+  const autoscale = loadAutoscale();
   // `pid` in a supervisor line names the worker it is about; the supervisor's own is `supervisorPid`.
   const logger = pino({ level: config.logLevel, base: { role: 'supervisor', supervisorPid: process.pid } });
 
@@ -35,7 +37,7 @@ async function main(): Promise<number> {
   try {
     // Whichever supervisor starts brings the stored schedules in line with the declared ones; any number may at once.
     logger.info({ schedules: await reconcileSchedules(store, schedules) }, 'schedules reconciled');
-    supervisor = new Supervisor({ config, policy, logger, store, readMemory: readHostMemory });
+    supervisor = new Supervisor({ config, policy, logger, store, readMemory: readHostMemory, autoscale, readBacklog: backlogReader(store) });
     const running = supervisor;
     metrics = await startMetricsServer(config.metricsPort, () => running.metricsExposition());
     logger.info({ metricsPort: metrics.port }, 'metrics listening');

@@ -1,6 +1,7 @@
 // Every message between the supervisor and its worker processes. One union
 // per direction, discriminated by `type`, so both sides switch exhaustively.
 import type { RestartReason } from '../lib/metric-names.js';
+import type { ScalingRecord } from '../lib/store/types.js';
 
 export interface HeartbeatMessage {
   type: 'heartbeat';
@@ -51,6 +52,8 @@ export interface SupervisorStateMessage {
   supervisor: string;
   restarts: Record<RestartReason, number>;
   crashLooping: boolean;
+  /** The queue's autoscaler on this host. */
+  scaling?: ScalingRecord;
 }
 
 export type SupervisorMessage = DrainMessage | HoldMessage | MetricsRequest | SupervisorStateMessage;

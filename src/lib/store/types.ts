@@ -107,6 +107,17 @@ export interface ProcessRecord {
   supervisor?: string;
   restarts?: Record<string, number>;
   crashLooping?: boolean;
+  /** That supervisor's autoscaler for this queue (README, Autoscaling). */
+  scaling?: ScalingRecord;
+}
+
+/** One queue's autoscaler under one supervisor: its range, desired and live counts, its last step or hold. */
+export interface ScalingRecord {
+  min: number;
+  max: number;
+  desired: number;
+  live: number;
+  lastDecision: { step: 'up' | 'down' | 'hold'; reason: string; detail: string; at: number; from: number; to: number } | null;
 }
 
 /** A job as a worker sees it while running it. */

@@ -3,6 +3,7 @@
 // parallel, so that the answer takes one round trip's time, not a sum.
 import type { ProcessRecord, Store } from '../lib/store/index.js';
 import { RESTART_REASONS } from '../lib/metric-names.js';
+import { scalingOf } from './scaling.js';
 import type { StoreCall } from './store-call.js';
 
 /**
@@ -37,7 +38,7 @@ export async function queueStats(store: Store, queues: readonly string[], call: 
   return {
     queues: Object.fromEntries(queues.map((queue, i) => {
       const [counts, lastMinute, paused] = perQueue[i]!;
-      return [queue, { counts, lastMinute, paused, restarts: restartsOf(queue, records) }];
+      return [queue, { counts, lastMinute, paused, restarts: restartsOf(queue, records), scaling: scalingOf(queue, records) }];
     })),
     workers: records.map((record) => workerOf(record, now)),
   };

@@ -93,18 +93,24 @@ export class QueueScaler {
   }
 }
 
-/** Reads every autoscaled queue's backlog: three small reads per queue and one of the registry. */
+/** One queue's backlog. `oldest` also scans the active jobs, so it is read only when something is ready to wait. */
+async function readOne(store: Pick<Store, 'readyCount' | 'oldest' | 'isPaused'>, queue: string) {
+  const [ready, paused] = await Promise.all([store.readyCount(queue), store.isPaused(queue)]);
+  const waitingSince = ready > 0 && !paused ? (await store.oldest(queue)).waitingSince : null;
+  return { ready, paused, waitingSince };
+}
+
+/** Reads every autoscaled queue's backlog, and the registry once for how many processes fetch on every host. */
 export function backlogReader(store: Pick<Store, 'readyCount' | 'oldest' | 'isPaused' | 'listProcesses'>) {
   return async (queues: readonly string[], clock: () => number): Promise<Map<string, Backlog>> => {
     const [records, perQueue] = await Promise.all([
       store.listProcesses().catch((): ProcessRecord[] => []),
-      Promise.all(queues.map((queue) => Promise.all([store.readyCount(queue), store.oldest(queue), store.isPaused(queue)]))),
+      Promise.all(queues.map((queue) => readOne(store, queue))),
     ]);
     const readAt = clock();
     return new Map(queues.map((queue, i) => {
-      const [ready, oldest, paused] = perQueue[i]!;
       const fleetLive = records.filter((r) => r.queue === queue && r.state !== 'draining').length;
-      return [queue, { ready, waitingSince: oldest.waitingSince, paused, fleetLive, readAt }];
+      return [queue, { ...perQueue[i]!, fleetLive, readAt }];
     }));
   };
 }

@@ -1,7 +1,7 @@
 // What autoscaling buys: one burst of slow jobs drained by a supervisor with a fixed
 // 1 process, a fixed 4, and an autoscaled 1..4, in the same run. Reports the time
 // to drain the burst (enqueue → last completion) and the queue's RSS once idle
-// (after AUTOSCALE_IDLE_MS, when the autoscaled arm is back at 1). The supervisor
+// (the mean over 10 s, after AUTOSCALE_IDLE_MS, when the autoscaled arm is back at 1). The supervisor
 // runs built (dist/, as pm2 runs it), with the production autoscale settings but
 // a shorter idle window.
 //
@@ -100,8 +100,13 @@ async function arm(processes: string): Promise<Result> {
     // Idle: every arm waits the idle window and two steps down (plus heartbeats), so the fixed arms are read as late.
     await sleep(2 * idleMs + 10_000);
     await until(async () => (await fetching(store)).count === initial, 60_000, 'the minimum');
-    await sleep(2000); // a fresh heartbeat from each remaining process
-    const idleRssMb = (await fetching(store)).rss / 2 ** 20;
+    // One process's RSS moves by several MB between heartbeats: the mean of 10 s of them.
+    const readings: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await sleep(1000);
+      readings.push((await fetching(store)).rss / 2 ** 20);
+    }
+    const idleRssMb = readings.reduce((a, b) => a + b, 0) / readings.length;
     const steps = lines.filter((l) => typeof l.msg === 'string' && /^autoscale (up|down)/.test(l.msg))
       .map((l) => `${l.to as number}@${(((l.time as number) - started) / 1000).toFixed(0)}s`);
     return { drainMs, idleRssMb, peak, steps };
@@ -127,7 +132,10 @@ async function main(): Promise<void> {
   }
   const drain = (name: string) => median(arms[name]!.map((x) => x.drainMs));
   const rss = (name: string) => median(arms[name]!.map((x) => x.idleRssMb));
-  console.log('| arm | drain (s) | vs fixed 4 | idle RSS (MB) | vs fixed 1 | peak processes | steps (processes@s) |');
+  for (const [name, rs] of Object.entries(arms)) {
+    console.log(`${name}: drain ${rs.map((x) => (x.drainMs / 1000).toFixed(1)).join(', ')} s; idle RSS ${rs.map((x) => x.idleRssMb.toFixed(0)).join(', ')} MB`);
+  }
+  console.log('\n| arm | drain (s) | vs fixed 4 | idle RSS (MB) | vs fixed 1 | peak processes | steps (processes@s) |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const name of Object.keys(arms)) {
     const rs = arms[name]!;

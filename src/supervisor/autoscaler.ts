@@ -13,7 +13,7 @@ const RATE_WINDOW_MS = 15_000;
 
 /** Jobs a queue's processes on this host finish per second, from the `processed` of their heartbeats. */
 export class Throughput {
-  private readonly seen = new Map<object, number>();
+  private seen = new Map<object, number>();
   private samples: { at: number; total: number }[] = [];
   private total = 0;
 
@@ -24,8 +24,7 @@ export class Throughput {
       this.total += Math.max(0, processed - (this.seen.get(worker) ?? 0));
       current.set(worker, processed);
     }
-    this.seen.clear();
-    for (const [worker, processed] of current) this.seen.set(worker, processed);
+    this.seen = current;
     this.samples = [...this.samples.filter((s) => now - s.at <= RATE_WINDOW_MS), { at: now, total: this.total }];
   }
 

@@ -2,6 +2,7 @@
 // store and the process registry. Every read is its own bounded call, made in
 // parallel, so that the answer takes one round trip's time, not a sum.
 import type { ProcessRecord, Store } from '../lib/store/index.js';
+import { scalingOf } from './scaling.js';
 import type { StoreCall } from './store-call.js';
 import { SupervisorMemory } from './supervisor-memory.js';
 
@@ -56,7 +57,7 @@ export async function queueStats(store: Store, queues: readonly string[], call: 
     queues: Object.fromEntries(queues.map((queue, i) => {
       const [counts, lastMinute, paused] = perQueue[i]!;
       const { restarts, crashLooping } = supervisors.queue(queue);
-      return [queue, { counts, lastMinute, paused, restarts, crashLooping, ...workersOf(queue, records), memory: memoryOf(limits[queue]) }];
+      return [queue, { counts, lastMinute, paused, restarts, crashLooping, ...workersOf(queue, records), memory: memoryOf(limits[queue]), scaling: scalingOf(queue, records) }];
     })),
     workers: records.map((record) => workerOf(record, now)),
   };

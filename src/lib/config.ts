@@ -10,10 +10,18 @@ export type { InputConfig } from './config-inputs.js';
 
 export type StoreMode = 'redis' | 'postgres' | 'embedded';
 
+/** How many worker processes of a queue this host runs: fixed when min = max, else autoscaled between them. */
+export interface ProcessRange {
+  min: number;
+  max: number;
+}
+
 export interface QueueConfig {
   name: QueueName;
   concurrency: number;
-  processes: number;
+  processes: ProcessRange;
+  /** The autoscaler adds a process when the oldest ready job has waited longer than this. */
+  targetWaitMs: number;
   maxMemoryMb: number;
   maxJobs: number;
   /** RSS past this many times the budget: killed at once, not drained. */
@@ -157,6 +165,19 @@ function readQueueNumber(env: NodeJS.ProcessEnv, variable: string, fallback: num
   return value;
 }
 
+/** `N` (fixed; 0 runs none here) or `MIN..MAX` with 1 ≤ MIN ≤ MAX (autoscaled; README, Autoscaling). */
+function readProcesses(env: NodeJS.ProcessEnv, variable: string, fallback: ProcessRange): ProcessRange {
+  const raw = env[variable]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const fixed = /^\d+$/.test(raw) ? Number(raw) : undefined;
+  if (fixed !== undefined) return { min: fixed, max: fixed };
+  const range = /^(\d+)\.\.(\d+)$/.exec(raw);
+  const [min, max] = [Number(range?.[1]), Number(range?.[2])];
+  // A range starts at 1: readiness wants a live worker per queue, and the first job would wait for a whole start.
+  if (!range || min < 1 || max < min) fail(variable, `a whole number, or a range "MIN..MAX" with 1 ≤ MIN ≤ MAX (e.g. "1..4"); got "${raw}"`);
+  return { min, max };
+}
+
 function readRateLimit(env: NodeJS.ProcessEnv, variable: string): QueueConfig['rateLimit'] {
   const raw = env[variable];
   if (raw === undefined || raw === '') return undefined;
@@ -171,7 +192,8 @@ function queueConfig(env: NodeJS.ProcessEnv, name: QueueName, hardMemoryFactor: 
   return {
     name,
     concurrency: readQueueNumber(env, `${key}_CONCURRENCY`, defaults.concurrency, 1),
-    processes: readQueueNumber(env, `${key}_PROCESSES`, 1, 0),
+    processes: readProcesses(env, `${key}_PROCESSES`, defaults.processes ?? { min: 1, max: 1 }),
+    targetWaitMs: readQueueNumber(env, `${key}_TARGET_WAIT_MS`, defaults.targetWaitMs, 1),
     maxMemoryMb: readQueueNumber(env, `${key}_MAX_MEMORY_MB`, defaults.maxMemoryMb, 32),
     maxJobs: readQueueNumber(env, `${key}_MAX_JOBS`, 0, 0),
     hardMemoryFactor: readQueueNumber(env, `${key}_HARD_MEMORY_FACTOR`, hardMemoryFactor, 1, false),

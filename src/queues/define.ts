@@ -16,6 +16,10 @@ export interface QueueDefaults {
   drainTimeoutMs: number;
   /** Lower numbers matter more; under host memory pressure the highest rank is held first. */
   rank: number;
+  /** Autoscaling adds a process when the oldest ready job has waited longer than this (README, Autoscaling). */
+  targetWaitMs: number;
+  /** Worker processes per host, a range to autoscale; 1 when unset. QUEUE_<NAME>_PROCESSES overrides it. */
+  processes?: { min: number; max: number };
 }
 
 /** Who may enqueue: any key, or admin keys only (housekeeping that deletes files). */

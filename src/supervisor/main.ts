@@ -7,7 +7,8 @@ import { declaredSchedules, reconcileSchedules } from '../queues/schedules.js';
 import { openStore } from '../lib/store/index.js';
 import { readHostMemory } from './memory.js';
 import { startMetricsServer } from './metrics-server.js';
-import { loadPolicy } from './settings.js';
+import { backlogReader } from './autoscaler.js';
+import { loadAutoscale, loadPolicy } from './settings.js';
 import { Supervisor } from './supervisor.js';
 import { forkWorker } from './worker-process.js';
 import { workerLaunch } from './worker-user.js';
@@ -17,6 +18,7 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const schedules = declaredSchedules(); // a bad CRON_* value stops the process here, before any fork
   const policy = loadPolicy();
+  const autoscale = loadAutoscale();
   // `pid` in a supervisor line names the worker it is about; the supervisor's own is `supervisorPid`.
   const logger = pino({ level: config.logLevel, base: { role: 'supervisor', supervisorPid: process.pid } });
 
@@ -39,7 +41,9 @@ async function main(): Promise<number> {
     logger.info({ schedules: await reconcileSchedules(store, schedules) }, 'schedules reconciled');
     const launch = await workerLaunch(config);
     if (launch.user) logger.info({ user: launch.user.name, uid: launch.user.uid }, 'workers run as an unprivileged user');
-    supervisor = new Supervisor({ config, policy, logger, store, readMemory: readHostMemory, startWorker: forkWorker(process.env, launch) });
+    supervisor = new Supervisor({
+      config, policy, logger, store, readMemory: readHostMemory, startWorker: forkWorker(process.env, launch), autoscale, readBacklog: backlogReader(store),
+    });
     const running = supervisor;
     metrics = await startMetricsServer(config.metricsPort, () => running.metricsExposition());
     logger.info({ metricsPort: metrics.port }, 'metrics listening');

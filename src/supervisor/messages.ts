@@ -1,7 +1,7 @@
 // Every message between the supervisor and its worker processes. One union
 // per direction, discriminated by `type`, so both sides switch exhaustively.
 import type { RestartReason } from '../lib/metric-names.js';
-import type { HeldJob } from '../lib/store/index.js';
+import type { HeldJob, ScalingRecord } from '../lib/store/index.js';
 
 /**
  * A worker's numbers, as its heartbeat reports them every second. The one
@@ -74,6 +74,8 @@ export interface SupervisorStateMessage {
   supervisor: string;
   restarts: Record<RestartReason, number>;
   crashLooping: boolean;
+  /** The queue's autoscaler on this host. */
+  scaling?: ScalingRecord;
 }
 
 export type SupervisorMessage = DrainMessage | HoldMessage | MetricsRequest | SupervisorStateMessage;

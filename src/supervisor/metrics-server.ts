@@ -1,5 +1,5 @@
 // Prometheus for the whole host on METRICS_PORT: the supervisor's own series
-// (restarts, workers by state, worker memory) plus every worker's registry,
+// (restarts, workers by state and desired, worker memory) plus every worker's registry,
 // fetched over IPC and summed with prom-client's AggregatorRegistry.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,7 @@ export function supervisorMetrics(registry = new Registry()) {
       labelNames: ['queue', 'reason'], registers: [registry],
     }),
     workers: new Gauge({ name: `${PREFIX}workers`, help: 'Worker processes by state', labelNames: ['queue', 'state'], registers: [registry] }),
+    desired: new Gauge({ name: `${PREFIX}workers_desired`, help: 'Worker processes the autoscaler wants on this host', labelNames: ['queue'], registers: [registry] }),
     memory: new Gauge({ name: `${PREFIX}worker_memory_bytes`, help: 'Resident set size of worker processes, summed per queue', labelNames: ['queue'], registers: [registry] }),
   };
 }

@@ -17,7 +17,7 @@ export class QueueState {
 
   constructor(readonly config: QueueConfig, private readonly policy: PolicySettings) {
     this.name = config.name;
-    this.restartAt = Array<number>(config.processes).fill(0);
+    this.restartAt = Array<number>(config.processes.max).fill(0);
   }
 
   get crashLooping(): boolean {

@@ -1,6 +1,7 @@
 // The supervisor's own knobs, read from the environment beside config.ts's.
 // Production keeps the defaults of README.md's supervisor policy; tests shorten the windows.
 import { ConfigError } from '../lib/config.js';
+import { DEFAULT_AUTOSCALE, type AutoscaleSettings } from './autoscale.js';
 import { DEFAULT_POLICY, type PolicySettings } from './policy.js';
 
 function readNumber(env: NodeJS.ProcessEnv, variable: string, fallback: number, min: number): number {
@@ -24,5 +25,16 @@ export function loadPolicy(env: NodeJS.ProcessEnv = process.env): PolicySettings
     overBudgetBeats: d.overBudgetBeats,
     minAvailableRatio: readNumber(env, 'MEMORY_PRESSURE_MIN_AVAILABLE_PERCENT', d.minAvailableRatio * 100, 0) / 100,
     pressureCooldownMs: readNumber(env, 'MEMORY_PRESSURE_COOLDOWN_MS', d.pressureCooldownMs, 0),
+  };
+}
+
+export function loadAutoscale(env: NodeJS.ProcessEnv = process.env): AutoscaleSettings {
+  const d = DEFAULT_AUTOSCALE;
+  return {
+    idleMs: readNumber(env, 'AUTOSCALE_IDLE_MS', d.idleMs, 0),
+    minIntervalMs: readNumber(env, 'AUTOSCALE_INTERVAL_MS', d.minIntervalMs, 0),
+    jitterMs: readNumber(env, 'AUTOSCALE_JITTER_MS', d.jitterMs, 0),
+    pollMs: readNumber(env, 'AUTOSCALE_POLL_MS', d.pollMs, 50),
+    staleMs: readNumber(env, 'AUTOSCALE_STALE_MS', d.staleMs, 100),
   };
 }

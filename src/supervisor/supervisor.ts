@@ -4,11 +4,14 @@
 // all and kills what is left at the deadline. Process events and signals only
 // record and wake the loop; only tick acts. Starting a process and reading the
 // clock are given to it, so tests drive it with fake workers and a fake clock.
+// How many processes each queue runs is the autoscaler's (autoscaler.ts).
 import os from 'node:os';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
 import { RESTART_REASONS, type RestartReason } from '../lib/metric-names.js';
 import type { Store } from '../lib/store/index.js';
+import { DEFAULT_AUTOSCALE, type AutoscaleSettings, type Backlog } from './autoscale.js';
+import { HostAutoscaler, liveSlots, type ReadBacklog } from './autoscaler.js';
 import { RetiredMetrics, exposition, supervisorMetrics, type SupervisorMetrics } from './metrics-server.js';
 import { largest, livenessFailure, overHardCeiling, queueToHold, recycleReason, underPressure, type HostMemory, type PolicySettings } from './policy.js';
 import { QueueState } from './queue-state.js';
@@ -30,6 +33,11 @@ export interface SupervisorOptions {
   tickMs?: number;
   memoryPollMs?: number;
   readMemory?: () => Promise<HostMemory | undefined>;
+  autoscale?: AutoscaleSettings;
+  /** Reads the backlog of the autoscaled queues; without it they stay at their minimum. */
+  readBacklog?: ReadBacklog;
+  /** For the autoscaler's jitter: Math.random unless given. */
+  random?: () => number;
 }
 
 /** The `workers` gauge keeps the registry's words for a worker's state. */
@@ -43,6 +51,7 @@ export class Supervisor {
   private readonly startWorker: StartWorker;
   private workers: WorkerHandle[] = [];
   private readonly queues = new Map<string, QueueState>();
+  private readonly autoscaler: HostAutoscaler;
   private stop?: { force: boolean; deadline: number };
   private memory?: HostMemory;
   private pressureCooldownUntil = 0;
@@ -57,6 +66,8 @@ export class Supervisor {
       this.queues.set(name, new QueueState(options.config.queues[name], options.policy));
       for (const reason of RESTART_REASONS) this.metrics.restarts.inc({ queue: name, reason }, 0);
     }
+    const configs = options.config.workerQueues.map((name) => options.config.queues[name]);
+    this.autoscaler = new HostAutoscaler(configs, options.autoscale ?? DEFAULT_AUTOSCALE, options.random);
   }
 
   /** From a signal handler: record the request, the loop acts on it. */
@@ -69,6 +80,11 @@ export class Supervisor {
   /** The host's memory as last read; pressure is judged on the next tick. */
   observeMemory(memory: HostMemory | undefined): void {
     this.memory = memory;
+  }
+
+  /** The backlog of autoscaled queues as last read; acted on by the next tick. */
+  observeBacklog(backlogs: ReadonlyMap<string, Backlog>): void {
+    this.autoscaler.observeBacklog(backlogs);
   }
 
   /** A requested stop has seen every worker out. */
@@ -90,6 +106,7 @@ export class Supervisor {
     const memoryTimer = readMemory
       ? setInterval(() => void readMemory().then((m) => this.observeMemory(m), () => {}), this.options.memoryPollMs ?? 2000)
       : undefined;
+    const stopBacklog = this.options.readBacklog ? this.autoscaler.poll(this.options.readBacklog, this.clock) : () => {};
     try {
       for (;;) {
         this.tick(this.clock());
@@ -101,6 +118,7 @@ export class Supervisor {
       }
     } finally {
       if (memoryTimer) clearInterval(memoryTimer);
+      stopBacklog();
     }
     await Promise.allSettled([...this.releasing]);
     log.info({ forced: this.stop?.force ?? false }, 'supervisor stopped');
@@ -119,6 +137,7 @@ export class Supervisor {
       this.checkRecycles(now);
       this.applyPressure(now);
       this.finishHandoffs(now);
+      this.autoscale(now);
       this.fillSlots(now);
     }
     this.enforceDrainDeadlines(now);
@@ -227,13 +246,31 @@ export class Supervisor {
     this.startRecycle(victim, 'pressure');
   }
 
-  /** Start a worker in every slot that has none (once its backoff has passed). */
+  /**
+   * Each queue's autoscaler steps its desired count: one log line per step (or hold) with its
+   * reason, naming the worker a step down drains. A queue left above its count drains later.
+   */
+  private autoscale(now: number): void {
+    const host = { memory: this.memory, minAvailableRatio: this.options.policy.minAvailableRatio };
+    for (const { queue, decision: { step, reason, detail, from, to } } of this.autoscaler.tick(this.workers, this.queues, host, now)) {
+      const drained = step === 'down' ? this.shedExcess(queue, now) : undefined;
+      const victim = drained && { pid: drained.pid, rss: drained.stats.rss, active: drained.stats.active };
+      this.options.logger.info({ queue, step, reason, detail, from, to, ...victim }, `autoscale ${step}: ${reason}`);
+    }
+    for (const name of this.queues.keys()) this.shedExcess(name, now);
+  }
+
+  /** Above its desired count, a queue drains one worker (which: scaleDownVictim). */
+  private shedExcess(name: string, now: number): WorkerHandle | undefined {
+    const victim = this.autoscaler.toShed(this.workers, name);
+    victim?.drain(now + this.queues.get(name)!.config.drainTimeoutMs, 'scale_down');
+    return victim;
+  }
+
+  /** Start workers until each queue has its desired count. */
   private fillSlots(now: number): void {
     for (const queue of this.queues.values()) {
-      for (let slot = 0; slot < queue.config.processes; slot++) {
-        const occupied = this.workers.some((w) => w.queue === queue.config.name && w.slot === slot && (w.state === 'starting' || w.state === 'ready'));
-        if (!occupied && queue.mayStart(slot, now)) this.start(queue, slot);
-      }
+      for (const slot of this.autoscaler.slotsToFill(this.workers, queue, now)) this.start(queue, slot);
     }
   }
 
@@ -268,6 +305,7 @@ export class Supervisor {
     for (const name of this.queues.keys()) {
       for (const state of Object.values(GAUGE_STATE)) this.metrics.workers.set({ queue: name, state }, 0);
       this.metrics.memory.set({ queue: name }, 0);
+      this.metrics.desired.set({ queue: name }, this.autoscaler.desired(name));
     }
     for (const worker of this.workers) {
       if (worker.state === 'exited') continue;
@@ -276,7 +314,7 @@ export class Supervisor {
       this.metrics.memory.inc({ queue: worker.queue }, worker.stats.rss);
       if (worker.state !== 'ready') continue;
       worker.sendIfChanged({ type: 'hold', held: queue.held });
-      worker.sendIfChanged(queue.stateMessage(this.id));
+      worker.sendIfChanged({ ...queue.stateMessage(this.id), scaling: this.autoscaler.record(worker.queue, liveSlots(this.workers, worker.queue).size) });
     }
   }
 

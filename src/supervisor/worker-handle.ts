@@ -15,7 +15,7 @@ import type { WorkerProcess } from './worker-process.js';
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'stopping' | 'exited';
 
 /** Why we stopped a worker: an exit with a reason was asked for, one without is a crash. */
-export type StopReason = RestartReason | 'shutdown';
+export type StopReason = RestartReason | 'shutdown' | 'scale_down';
 
 
 export interface WorkerSpec {

@@ -49,7 +49,7 @@ function listen(inbox: Inbox, runtime: Runtime, send: Send): void {
     switch (message.type) {
       case 'drain': return inbox.request('drain');
       case 'hold': return runtime.hold(message.held);
-      case 'state': return runtime.annotate({ supervisor: message.supervisor, restarts: message.restarts, crashLooping: message.crashLooping });
+      case 'state': return runtime.annotate({ supervisor: message.supervisor, restarts: message.restarts, crashLooping: message.crashLooping, scaling: message.scaling });
       case 'metrics':
         return void runtime.metrics.registry.getMetricsAsJSON().then(
           (metrics) => send?.({ type: 'metrics', requestId: message.requestId, metrics }), () => {});

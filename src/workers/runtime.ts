@@ -38,7 +38,7 @@ export interface Runtime {
   /** Resolves once the consumer takes jobs (a supervisor drains the worker this one replaces only then). */
   ready(): Promise<void>;
   /** Fields the supervisor owns (its restart counts, crash-loop mark), published with the next heartbeat. */
-  annotate(fields: Pick<ProcessRecord, 'supervisor' | 'restarts' | 'crashLooping'>): void;
+  annotate(fields: Pick<ProcessRecord, 'supervisor' | 'restarts' | 'crashLooping' | 'scaling'>): void;
   /** Stop fetching, finish active jobs, leave the registry. Idempotent. */
   drain(): Promise<void>;
   /** Stop now; active jobs are left to stalled recovery. Idempotent. */

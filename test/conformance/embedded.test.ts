@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../helpers/ports.js';
+import { describeBacklog } from './describe-backlog.js';
 import { describeSchedules } from './describe-schedules.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
 import { describeTenants } from './describe-tenants.js';
@@ -20,3 +21,4 @@ const harness: ModeHarness = {
 describeStore('embedded', harness);
 describeSchedules('embedded', harness);
 describeTenants('embedded', harness);
+describeBacklog('embedded', harness);

@@ -1,3 +1,4 @@
+import { describeBacklog } from './describe-backlog.js';
 import { describeSchedules } from './describe-schedules.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
 import { describeTenants } from './describe-tenants.js';
@@ -14,3 +15,4 @@ const harness: ModeHarness = {
 describeStore('redis', harness);
 describeSchedules('redis', harness);
 describeTenants('redis', harness);
+describeBacklog('redis', harness);

@@ -6,7 +6,8 @@ describe('config', () => {
     const config = loadConfig({});
     expect(config.mode).to.equal('embedded');
     expect(config.embeddedPgPort).to.equal(54329);
-    expect(config.queues.video).to.include({ concurrency: 2, processes: 1, maxJobs: 0 });
+    expect(config.queues.video).to.include({ concurrency: 2, maxJobs: 0, targetWaitMs: 60_000 });
+    expect(config.queues.video.processes).to.deep.equal({ min: 1, max: 1 });
     expect(config.queues['rag-sync'].concurrency).to.equal(1);
     expect(config.workerQueues).to.include.members(['video', 'document', 'ai', 'rag-sync', 'maintenance']);
     expect(config.jobs).to.include({ attempts: 3, backoffMs: 2000, timeoutMs: 600_000 });
@@ -20,9 +21,17 @@ describe('config', () => {
   it('reads per-queue overrides with the upper-cased, underscored name', () => {
     const config = loadConfig({ QUEUE_RAG_SYNC_CONCURRENCY: '4', QUEUE_VIDEO_PROCESSES: '3', QUEUE_AI_MAX_MEMORY_MB: '900', WORKER_QUEUES: 'video, ai' });
     expect(config.queues['rag-sync'].concurrency).to.equal(4);
-    expect(config.queues.video.processes).to.equal(3);
+    expect(config.queues.video.processes).to.deep.equal({ min: 3, max: 3 });
     expect(config.queues.ai.maxMemoryMb).to.equal(900);
     expect(config.workerQueues).to.deep.equal(['video', 'ai']);
+  });
+
+  it('reads a process range to autoscale in, and the target wait per queue', () => {
+    const config = loadConfig({ QUEUE_AI_PROCESSES: '1..4', QUEUE_VIDEO_PROCESSES: '2..2', QUEUE_DOCUMENT_PROCESSES: '0', QUEUE_AI_TARGET_WAIT_MS: '2500' });
+    expect(config.queues.ai.processes).to.deep.equal({ min: 1, max: 4 });
+    expect(config.queues.video.processes, 'a range of one is a fixed count').to.deep.equal({ min: 2, max: 2 });
+    expect(config.queues.document.processes, 'a fixed 0 runs none here').to.deep.equal({ min: 0, max: 0 });
+    expect([config.queues.ai.targetWaitMs, config.queues.document.targetWaitMs]).to.deep.equal([2500, 15_000]);
   });
 
   it('reads the hard memory factor per queue, over the global one, over 2', () => {
@@ -62,6 +71,10 @@ describe('config', () => {
     ['QUEUE_VIDEO_CONCURRENCY', '0'],
     ['QUEUE_DOCUMENT_MAX_MEMORY_MB', '1.5'],
     ['QUEUE_AI_HARD_MEMORY_FACTOR', '0.5'],
+    ['QUEUE_AI_PROCESSES', '0..4'],
+    ['QUEUE_AI_PROCESSES', '4..2'],
+    ['QUEUE_AI_PROCESSES', '1-4'],
+    ['QUEUE_AI_TARGET_WAIT_MS', '0'],
     ['WORKER_HARD_MEMORY_FACTOR', 'twice'],
     ['WORKER_QUEUES', 'video,nope'],
     ['DATABASE_URL', 'mysql://x'],

@@ -1,5 +1,5 @@
 // Queue-wide questions: counts per state (BullMQ's lists plus the record of cancelled
-// jobs), and whether the backend answers in time.
+// jobs), the jobs ready to run (by priority too), and whether the backend answers in time.
 import type { Queue } from 'bullmq';
 import { StoreUnavailableError } from '../errors.js';
 import type { StoreContext } from './store-context.js';
@@ -28,6 +28,12 @@ const PRIORITIES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 export async function waitingByPriority(queue: Queue): Promise<number[]> {
   const counts = await queue.getCountsPerPriority(PRIORITIES);
   return PRIORITIES.map((p) => Number(counts[String(p)] ?? 0));
+}
+
+/** BullMQ's plain wait list plus its prioritized set: the jobs a worker may fetch now (paused or not). */
+export async function countReady(ctx: StoreContext, queue: string): Promise<number> {
+  const c = await ctx.queue(queue).getJobCounts('waiting', 'prioritized');
+  return (c.waiting ?? 0) + (c.prioritized ?? 0);
 }
 
 /** The side data's connection stands for the backend: it is the one every mode has. */

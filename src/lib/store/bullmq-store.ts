@@ -1,7 +1,7 @@
 // The Store over BullMQ: one Queue per queue name, jobvisor's job view and cancelled state
 // on top, side data per backend. Each part lives in its own module; this class wires them.
 import { StoreUnavailableError } from '../errors.js';
-import { countJobs, pingBackend, waitingByPriority } from './admin.js';
+import { countJobs, countReady, pingBackend, waitingByPriority } from './admin.js';
 import { cancelJob } from './cancel.js';
 import type { Engine } from './connection.js';
 import { BullConsumer } from './consumer.js';
@@ -104,6 +104,10 @@ export class BullStore implements Store {
 
   oldest(queue: string): Promise<OldestJobs> {
     return oldestJobs(this.bull.queue(queue));
+  }
+
+  readyCount(queue: string): Promise<number> {
+    return countReady(this.ctx, queue);
   }
 
   lastMinute(queue: string): Promise<{ completed: number; failed: number }> {

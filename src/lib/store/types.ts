@@ -184,6 +184,17 @@ export interface ProcessRecord {
   crashLooping?: boolean;
   /** Set by the worker while its supervisor holds its fetching (host memory pressure). */
   held?: boolean;
+  /** That supervisor's autoscaler for this queue (README, Autoscaling). */
+  scaling?: ScalingRecord;
+}
+
+/** One queue's autoscaler under one supervisor: its range, desired and live counts, its last step or hold. */
+export interface ScalingRecord {
+  min: number;
+  max: number;
+  desired: number;
+  live: number;
+  lastDecision: { step: 'up' | 'down' | 'hold'; reason: string; detail: string; at: number; from: number; to: number } | null;
 }
 
 /** A job as a worker sees it while running it. */
@@ -358,6 +369,12 @@ export interface Store {
   counts(queue: string): Promise<StateCounts>;
   /** The oldest active and oldest waiting job's times: a few reads, whatever the backlog. */
   oldest(queue: string): Promise<OldestJobs>;
+  /**
+   * Jobs ready to run now, of any priority: not delayed, not a flow's parent waiting on
+   * its children (both of which `counts` folds into waiting and delayed). A paused
+   * queue's jobs still count; isPaused says whether any may start. One read.
+   */
+  readyCount(queue: string): Promise<number>;
   /** Jobs completed and failed in the last minute. */
   lastMinute(queue: string): Promise<{ completed: number; failed: number }>;
   /** The queue's rolling mean attempt duration in ms (README, "Estimated wait"); null before any attempt ended. */

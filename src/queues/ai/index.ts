@@ -4,7 +4,7 @@ import { aiSchema } from './schema.js';
 
 export default defineQueue({
   name: 'ai',
-  defaults: { concurrency: 4, maxMemoryMb: 512, drainTimeoutMs: 60_000, rank: 1 },
+  defaults: { concurrency: 4, maxMemoryMb: 512, drainTimeoutMs: 60_000, rank: 1, targetWaitMs: 10_000 },
   access: 'user',
   schema: aiSchema,
   handler: () => import('./handler.js'),

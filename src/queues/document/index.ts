@@ -4,7 +4,7 @@ import { documentSchema } from './schema.js';
 
 export default defineQueue({
   name: 'document',
-  defaults: { concurrency: 3, maxMemoryMb: 512, drainTimeoutMs: 60_000, rank: 2 },
+  defaults: { concurrency: 3, maxMemoryMb: 512, drainTimeoutMs: 60_000, rank: 2, targetWaitMs: 15_000 },
   access: 'user',
   schema: documentSchema,
   handler: () => import('./handler.js'),

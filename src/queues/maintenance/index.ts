@@ -5,7 +5,7 @@ import { maintenanceSchema } from './schema.js';
 
 export default defineQueue({
   name: 'maintenance',
-  defaults: { concurrency: 1, maxMemoryMb: 256, drainTimeoutMs: 30_000, rank: 9 },
+  defaults: { concurrency: 1, maxMemoryMb: 256, drainTimeoutMs: 30_000, rank: 9, targetWaitMs: 300_000 },
   access: 'admin',
   schema: maintenanceSchema,
   handler: () => import('./handler.js'),

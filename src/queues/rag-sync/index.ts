@@ -4,7 +4,7 @@ import { ragSyncSchema } from './schema.js';
 
 export default defineQueue({
   name: 'rag-sync',
-  defaults: { concurrency: 1, maxMemoryMb: 384, drainTimeoutMs: 60_000, rank: 3 },
+  defaults: { concurrency: 1, maxMemoryMb: 384, drainTimeoutMs: 60_000, rank: 3, targetWaitMs: 60_000 },
   access: 'user',
   schema: ragSyncSchema,
   handler: () => import('./handler.js'),

@@ -6,7 +6,7 @@ import { videoSchema } from './schema.js';
 
 export default defineQueue({
   name: 'video',
-  defaults: { concurrency: 2, maxMemoryMb: 512, drainTimeoutMs: 120_000, rank: 2 },
+  defaults: { concurrency: 2, maxMemoryMb: 512, drainTimeoutMs: 120_000, rank: 2, targetWaitMs: 60_000 },
   access: 'user',
   schema: videoSchema,
   handler: () => import('./handler.js'),

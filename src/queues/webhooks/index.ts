@@ -6,7 +6,7 @@ import { webhookSchema } from './schema.js';
 
 export default defineQueue({
   name: 'webhooks',
-  defaults: { concurrency: 20, maxMemoryMb: 256, drainTimeoutMs: 15_000, rank: 2 },
+  defaults: { concurrency: 20, maxMemoryMb: 256, drainTimeoutMs: 15_000, rank: 2, targetWaitMs: 10_000 },
   access: 'admin',
   schema: webhookSchema,
   handler: () => import('./handler.js'),

@@ -205,6 +205,26 @@ export function describeRoutes(backend: Backend): void {
       expect(worker.uptimeMs).to.be.within(4000, 60_000);
     });
 
+    it('shows per host the autoscaling range, desired and live counts, and the last decision with its reason', async () => {
+      const decision = { step: 'up' as const, reason: 'backlog', detail: '40 jobs ready', at: Date.parse('2026-01-02T03:04:05.000Z'), from: 1, to: 2 };
+      const scaling = { min: 1, max: 4, desired: 2, live: 2, lastDecision: decision };
+      const records = [
+        processRecord('ai', { supervisor: 'test-host:1', scaling }),
+        processRecord('ai', { supervisor: 'test-host:1', scaling }),
+        processRecord('ai', { supervisor: 'other-host:7', host: 'other-host', scaling: { ...scaling, desired: 1, live: 1, lastDecision: null } }),
+      ];
+      for (const record of records) {
+        await api.store.heartbeat(record, 30_000);
+        registered.push(record.id);
+      }
+      const stats = (await request(api.app).get('/api/jobs/queue-stats').expect(200)).body;
+      expect(stats.queues.ai.scaling).to.have.deep.members([
+        { host: 'test-host', supervisor: 'test-host:1', range: { min: 1, max: 4 }, desired: 2, live: 2, lastDecision: { ...decision, at: '2026-01-02T03:04:05.000Z' } },
+        { host: 'other-host', supervisor: 'other-host:7', range: { min: 1, max: 4 }, desired: 1, live: 1, lastDecision: null },
+      ]);
+      expect(stats.queues.video.scaling, 'a queue no supervisor runs here').to.deep.equal([]);
+    });
+
     it('is ready only with a live worker for each expected queue and none crash-looping', async () => {
       await request(api.app).get('/api/health').expect(200);
       const before = await request(api.app).get('/api/health/ready').expect(503);

@@ -20,7 +20,7 @@ export default defineHandler({ schema: echoSchema, async run(data) { return { ec
 import { echoSchema } from './schema.js';
 export default defineQueue({
   name: 'echo',
-  defaults: { concurrency: 2, maxMemoryMb: 128, drainTimeoutMs: 5000, rank: 5 },
+  defaults: { concurrency: 2, maxMemoryMb: 128, drainTimeoutMs: 5000, rank: 5, targetWaitMs: 10_000 },
   access: 'user',
   schema: echoSchema,
   handler: () => import('./handler.js'),

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { loadConfig } from '../../../src/lib/config.js';
+import { DEFAULT_AUTOSCALE, type AutoscaleSettings, type Backlog } from '../../../src/supervisor/autoscale.js';
 import type { HeartbeatMessage, SupervisorMessage } from '../../../src/supervisor/messages.js';
 import { DEFAULT_POLICY, type PolicySettings } from '../../../src/supervisor/policy.js';
 import { Supervisor } from '../../../src/supervisor/supervisor.js';
@@ -64,8 +65,13 @@ export class FakeWorker extends EventEmitter implements WorkerProcess {
 
 export type LogLine = Record<string, unknown> & { msg: string };
 
-/** A supervisor over fake workers; `env` as the real one would read it, `policy` over the defaults. */
-export function loop(env: NodeJS.ProcessEnv = {}, policy: Partial<PolicySettings> = {}, makeWorker = (queue: string) => new FakeWorker(queue)) {
+/**
+ * A supervisor over fake workers; `env` as the real one would read it, `policy` and
+ * `autoscale` over the defaults. The autoscaler's jitter is 0 (its random is 0).
+ */
+export function loop(
+  env: NodeJS.ProcessEnv = {}, policy: Partial<PolicySettings> = {}, makeWorker = (queue: string) => new FakeWorker(queue), autoscale: Partial<AutoscaleSettings> = {},
+) {
   const clock = { now: 1_000_000 };
   const started: FakeWorker[] = [];
   const logs: LogLine[] = [];
@@ -90,6 +96,8 @@ export function loop(env: NodeJS.ProcessEnv = {}, policy: Partial<PolicySettings
       return worker;
     },
     clock: () => clock.now,
+    autoscale: { ...DEFAULT_AUTOSCALE, ...autoscale },
+    random: () => 0,
   });
   return {
     supervisor, started, logs, released, releasedJobs,
@@ -108,6 +116,10 @@ export function loop(env: NodeJS.ProcessEnv = {}, policy: Partial<PolicySettings
       logs.filter((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v)),
     actions: () => logs.filter((l) => l.action).map((l) => `${l.action}:${l.reason as string}`),
     handle: (worker: FakeWorker) => supervisor.handles.find((h) => h.pid === worker.pid),
+    /** The backlog of a queue as read from the store now (nothing waiting, unless told). */
+    backlog(queue: string, fields: Partial<Backlog> = {}) {
+      supervisor.observeBacklog(new Map([[queue, { ready: 0, waitingSince: null, paused: false, fleetLive: 0, readAt: clock.now, ...fields }]]));
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import { newJobId } from './job-id.js';
 import { viewOf } from './read.js';
 import type { AllJobsEntry } from './side/index.js';
 import type { StoreContext } from './store-context.js';
-import type { EnqueueInput, EnqueueResult, FlowInput, FlowResult } from './types.js';
+import type { EnqueueInput, EnqueueResult, FlowInput, FlowResult, JobView } from './types.js';
 
 export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<EnqueueResult> {
   ctx.assertSendable();
@@ -30,7 +30,7 @@ export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Pr
   ctx.assertSendable();
   const results = new Map<EnqueueInput, EnqueueResult>();
   for (const [queue, group] of groupBy(inputs, (input) => input.queue)) {
-    const ids = group.map(() => newJobId());
+    const ids = group.map((input) => input.jobId ?? newJobId());
     const now = Date.now();
     const [jobs] = await Promise.all([
       ctx.queue(queue).addBulk(group.map((input, i) => ({
@@ -39,7 +39,8 @@ export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Pr
       ctx.indexCreated(queue, ids.map((id, i) => ({ id, createdAt: now, tenant: tenantOf(group[i]!) }))),
       ctx.indexAll(group.map((input, i) => allEntry(input, ids[i]!, now))),
     ]);
-    for (const [i, job] of jobs.entries()) results.set(group[i]!, await afterAdd(ctx, group[i]!, job, ids[i]!));
+    const added = await Promise.all(jobs.map((job, i) => afterAdd(ctx, group[i]!, job, ids[i]!)));
+    for (const [i, result] of added.entries()) results.set(group[i]!, result);
   }
   return inputs.map((input) => results.get(input)!);
 }
@@ -84,13 +85,24 @@ async function afterAdd(ctx: StoreContext, input: EnqueueInput, job: Job, jobId:
     const existing = await ctx.get(input.queue, String(job.id));
     // Only a job from before tenants, whose dedup id is the bare key, can be another tenant's: never handed over.
     if (existing && existing.tenant !== tenantOf(input)) throw new StateConflictError('this dedupKey is held by an earlier job', 'waiting');
-    if (existing) return { job: existing, created: false };
+    if (existing) return { id: existing.id, state: existing.state, job: existing, created: false };
   }
   if (input.projectId) {
     await ctx.side.jobIndex.addToProject(input.queue, input.projectId, { id: jobId, createdAt: job.timestamp, tenant: tenantOf(input) });
   }
   const state = (job.opts.delay ?? 0) > 0 ? 'delayed' : 'waiting';
-  return { job: viewOf(ctx, input.queue, job, state), created: true };
+  return createdResult(ctx, input.queue, job, jobId, state);
+}
+
+/** The view of a new job is built on first read: the api's 202 needs only the id and state. */
+function createdResult(ctx: StoreContext, queue: string, job: Job, id: string, state: 'waiting' | 'delayed'): EnqueueResult {
+  let view: JobView | undefined;
+  return {
+    id, state, created: true,
+    get job() {
+      return (view ??= viewOf(ctx, queue, job, state));
+    },
+  };
 }
 
 /** In first-seen order of the keys, each group in input order. */

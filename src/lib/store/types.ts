@@ -102,6 +102,10 @@ export interface EnqueueInput {
 }
 
 export interface EnqueueResult {
+  /** The job's id and state, for an answer that needs no more (the api's 202). */
+  id: string;
+  state: JobState;
+  /** The whole view; for a new job it is built on first read, so a caller that only needs id and state never pays for it. */
   job: JobView;
   /** false when a job with the same dedupKey was waiting, delayed or active, and is returned instead. */
   created: boolean;

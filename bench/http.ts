@@ -11,6 +11,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
+import { loadConfig } from '../src/lib/config.js';
+import { jobOptions } from '../src/lib/store/job-options.js';
+import { newJobId } from '../src/lib/store/index.js';
 import { dropRedisPrefix, REDIS_URL, uniqueName } from '../test/helpers/services.js';
 
 const { values } = parseArgs({
@@ -20,6 +23,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     bulk: { type: 'string', default: '500' },
     'bulk-connections': { type: 'string', default: '4' },
+    /** Another build's dist/ (say, main's) run as one more server, for a before/after in the same run. */
+    before: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -27,6 +32,7 @@ const BULK = Number(values.bulk);
 const QUEUE = 'document';
 const DATA = { content: 'hello world' };
 const KEY = 'bench-key';
+const JOB_DEFAULTS = loadConfig({}).jobs;
 
 interface Server { name: string; port: number; stop(): Promise<void> }
 interface Row { path: string; server: string; perSecond: number; jobsPerSecond: number; p50: number; p99: number; errors: number }
@@ -43,10 +49,11 @@ async function start(name: string, script: string, args: string[], env: NodeJS.P
 function servers(prefix: string): Promise<Server>[] {
   const root = path.join(__dirname, '..');
   const common = { REDIS_URL, JOBVISOR_PREFIX: prefix };
+  // Auth, tenancy (a tenant's key), validation, the request log and the rate limit all on.
+  const api = { ...common, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', API_KEYS: `acme:${KEY}`, ADMIN_API_KEYS: '', ENQUEUE_RATE_LIMIT: '100000000', NODE_ENV: 'production' };
   return [
-    start('jobvisor api (dist/)', path.join(root, 'dist/api/server.js'), [], {
-      ...common, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', API_KEYS: KEY, ADMIN_API_KEYS: '', ENQUEUE_RATE_LIMIT: '100000000', NODE_ENV: 'production',
-    }),
+    start('jobvisor api (dist/)', path.join(root, 'dist/api/server.js'), [], api),
+    ...(values.before ? [start('jobvisor api, before', path.join(values.before, 'api/server.js'), [], api)] : []),
     start('hand-written express', path.join(root, 'bench/http-anchors.mjs'), ['express'], common),
     start('bare node:http', path.join(root, 'bench/http-anchors.mjs'), ['node'], common),
   ];
@@ -69,21 +76,26 @@ async function load(server: Server, route: 'single' | 'bulk', mode: { connection
   return { path, server: server.name, perSecond, jobsPerSecond: perSecond * jobs, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
-/** `connections` loops calling Queue.addBulk of BULK jobs for SECONDS, in this process. */
-async function addBulkInProcess(prefix: string, connections: number): Promise<Row> {
+/**
+ * `connections` loops calling Queue.addBulk of BULK jobs for SECONDS, in this process: with
+ * BullMQ's default options, or with the options jobvisor gives the same jobs (`withOptions`).
+ */
+async function addBulkInProcess(prefix: string, connections: number, withOptions: boolean): Promise<Row> {
   const queue = new Queue(QUEUE, { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: `${prefix}bare` });
   let batches = 0;
   const deadline = Date.now() + SECONDS * 1000;
   const started = Date.now();
   await Promise.all(Array.from({ length: connections }, async () => {
     while (Date.now() < deadline) {
-      await queue.addBulk(Array.from({ length: BULK }, () => ({ name: 'default', data: DATA })));
+      await queue.addBulk(Array.from({ length: BULK }, () => ({
+        name: 'default', data: DATA, ...(withOptions ? { opts: jobOptions(JOB_DEFAULTS, { queue: QUEUE, data: DATA }, newJobId()) } : {}),
+      })));
       batches++;
     }
   }));
   await queue.close();
   const perSecond = batches / ((Date.now() - started) / 1000);
-  return { path: `Queue.addBulk (${BULK} jobs) in process`, server: 'this process', perSecond: Math.round(perSecond), jobsPerSecond: Math.round(perSecond * BULK), p50: NaN, p99: NaN, errors: 0 };
+  return { path: `Queue.addBulk (${BULK} jobs) in process${withOptions ? ", jobvisor's job options" : ''}`, server: 'this process', perSecond: Math.round(perSecond), jobsPerSecond: Math.round(perSecond * BULK), p50: NaN, p99: NaN, errors: 0 };
 }
 
 function print(rows: Row[]): void {
@@ -107,7 +119,8 @@ async function main(): Promise<void> {
     for (const server of started) rows.push(await load(server, 'single', { connections: 10, overallRate: Number(values.rate) }));
     for (const server of started) rows.push(await load(server, 'single', { connections }));
     for (const server of started) rows.push(await load(server, 'bulk', { connections: Number(values['bulk-connections']) }));
-    rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections'])));
+    rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), false));
+    rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), true));
   } finally {
     await Promise.all(started.map((server) => server.stop()));
     await dropRedisPrefix(prefix);

@@ -49,14 +49,18 @@ export async function enqueueOnce(ctx: ApiContext, input: EnqueueInput, key: str
 }
 
 /** The add, with a 503 that names the id and whether the job may exist (a retry with the key is safe either way). */
-async function add(ctx: ApiContext, input: EnqueueInput & { jobId: string }): Promise<EnqueueResult> {
+function add(ctx: ApiContext, input: EnqueueInput & { jobId: string }): Promise<EnqueueResult> {
+  return namingIds(ctx.call(ctx.store.enqueue(input)), { id: input.jobId, queue: input.queue });
+}
+
+/** A store that did not answer becomes a 503 naming the ids the jobs would have had, and whether they may exist. */
+async function namingIds<T>(adding: Promise<T>, ids: { id: string; queue: string } | { ids: string[] }): Promise<T> {
   try {
-    return await ctx.call(ctx.store.enqueue(input));
+    return await adding;
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     const outcome = NOT_SENT.test(error.message) ? 'not_created' : 'unknown';
-    throw new ApiError(503, 'store_unavailable', 'the job store is not answering; try again later, with the same Idempotency-Key',
-      { id: input.jobId, queue: input.queue, outcome });
+    throw new ApiError(503, 'store_unavailable', 'the job store is not answering; try again later, with the same Idempotency-Key', { ...ids, outcome });
   }
 }
 
@@ -97,12 +101,5 @@ export async function enqueueBulkOnce(ctx: ApiContext, inputs: EnqueueInput[], k
 
 async function addBulk(ctx: ApiContext, inputs: (EnqueueInput & { jobId: string })[]): Promise<EnqueueResult[]> {
   if (inputs.length === 0) return [];
-  try {
-    return await ctx.call(ctx.store.enqueueBulk(inputs));
-  } catch (error) {
-    if (!(error instanceof StoreUnavailableError)) throw error;
-    const outcome = NOT_SENT.test(error.message) ? 'not_created' : 'unknown';
-    throw new ApiError(503, 'store_unavailable', 'the job store is not answering; try again later, with the same Idempotency-Key',
-      { ids: inputs.map((input) => input.jobId), outcome });
-  }
+  return namingIds(ctx.call(ctx.store.enqueueBulk(inputs)), { ids: inputs.map((input) => input.jobId) });
 }

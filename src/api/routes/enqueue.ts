@@ -6,7 +6,7 @@ import { Router, type Response } from 'express';
 import { z } from 'zod';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import { traceEnqueue } from '../../lib/tracing.js';
-import type { EnqueueInput } from '../../lib/store/index.js';
+import { DEFAULT_PRIORITY, type EnqueueInput } from '../../lib/store/index.js';
 import { validateWith } from '../../queues/validate.js';
 import { QUEUES } from '../../queues/index.js';
 import { jsonBody } from '../body.js';
@@ -25,9 +25,6 @@ function sendJson(res: Response, status: number, body: unknown): void {
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.end(JSON.stringify(body));
 }
-
-/** The store's priority for a job that names none (src/lib/store/job-options.ts). */
-const DEFAULT_PRIORITY = 5;
 
 const invalidField = (field: string, message: string) =>
   new ApiError(400, 'invalid_request', `invalid body: ${field}: ${message}`, { issues: [{ field, message }] });

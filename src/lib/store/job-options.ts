@@ -24,6 +24,9 @@ export type JobOptions = JobsOptions & { timeoutMs: number; tenant: string; proj
  * BullMQ's deduplication id: the key within its tenant. Tenant names hold no `:`,
  * so no key of one tenant can spell another's.
  */
+/** A job's priority when its enqueue names none: BullMQ's prioritized set, 1 the most urgent. */
+export const DEFAULT_PRIORITY = 5;
+
 export function dedupId(tenant: string, dedupKey: string): string {
   return `${tenant}:${dedupKey}`;
 }
@@ -52,7 +55,7 @@ export function jobOptions(defaults: JobDefaults, input: EnqueueInput, jobId: st
   const tenant = input.tenant ?? DEFAULT_TENANT;
   const options: JobOptions = {
     jobId,
-    priority: input.priority ?? 5,
+    priority: input.priority ?? DEFAULT_PRIORITY,
     attempts: input.attempts ?? defaults.attempts,
     backoff: input.backoff ? { type: input.backoff.type, delay: input.backoff.delayMs } : common.backoff,
     removeOnComplete: common.removeOnComplete,

@@ -1,108 +1,136 @@
-// Enqueue over HTTP (autocannon against the api process) beside enqueue in
-// process (the store's enqueue, and bare BullMQ Queue.add), same Redis, same run.
-// Run: node --import tsx bench/http.ts [seconds=10] [connections=50]
+// Enqueue over HTTP, side by side in one run on the same Redis: the compiled
+// api (`npm run build` first; dist/api/server.js, auth and rate limit on), a
+// hand-written express route and a bare node:http route (bench/http-anchors.mjs),
+// each its own process loaded by autocannon from this one; single enqueue at a
+// steady rate and flat out, then bulk flat out beside Queue.addBulk in process.
+//
+//   npm run build && node --import tsx bench/http.ts [--seconds 10] [--connections 50] [--rate 1000] [--bulk 500]
 import { fork } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { openStore } from '../src/lib/store/index.js';
-import { TEST_JOBS } from '../test/conformance/describe-store.js';
+import { loadConfig } from '../src/lib/config.js';
+import { jobOptions } from '../src/lib/store/job-options.js';
+import { newJobId } from '../src/lib/store/index.js';
 import { dropRedisPrefix, REDIS_URL, uniqueName } from '../test/helpers/services.js';
-import { summary } from './stats-util.js';
 
-const SECONDS = Number(process.argv[2] ?? 10);
-const CONNECTIONS = Number(process.argv[3] ?? 50);
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    rate: { type: 'string', default: '1000' },
+    bulk: { type: 'string', default: '500' },
+    'bulk-connections': { type: 'string', default: '4' },
+    /** Another build's dist/ (say, main's) run as one more server, for a before/after in the same run. */
+    before: { type: 'string' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const BULK = Number(values.bulk);
 const QUEUE = 'document';
-const DATA = { text: 'hello world' };
+const DATA = { content: 'hello world' };
+const KEY = 'bench-key';
+const JOB_DEFAULTS = loadConfig({}).jobs;
 
-interface Result {
-  name: string;
-  perSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-}
+interface Server { name: string; port: number; stop(): Promise<void> }
+interface Row { path: string; server: string; perSecond: number; jobsPerSecond: number; p50: number; p99: number; errors: number }
 
-/** `concurrency` loops calling `add` for `seconds`; throughput and per-call latency. */
-async function inProcess(name: string, add: () => Promise<unknown>): Promise<Result> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const deadline = Date.now() + SECONDS * 1000;
-  const started = Date.now();
-  await Promise.all(Array.from({ length: CONNECTIONS }, async () => {
-    while (Date.now() < deadline) {
-      const t = performance.now();
-      try {
-        await add();
-        latencies.push(performance.now() - t);
-      } catch {
-        errors++;
-      }
-    }
-  }));
-  const s = summary(latencies);
-  return { name, perSecond: Math.round(latencies.length / ((Date.now() - started) / 1000)), p50Ms: s.p50, p99Ms: s.p99, errors };
-}
-
-async function startApi(prefix: string): Promise<{ port: number; stop: () => Promise<void> }> {
-  const child = fork(path.join(__dirname, '../src/api/server.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, REDIS_URL, JOBVISOR_PREFIX: prefix, PORT: '0', LOG_LEVEL: 'warn', ENQUEUE_RATE_LIMIT: '0', API_KEYS: '', ADMIN_API_KEYS: '' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
+async function start(name: string, script: string, args: string[], env: NodeJS.ProcessEnv): Promise<Server> {
+  const child = fork(script, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
   const port = await new Promise<number>((resolve, reject) => {
     child.on('message', (m: { type?: string; port?: number }) => m.type === 'api-listening' && resolve(m.port!));
-    child.once('exit', (code) => reject(new Error(`api exited ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
   });
-  return { port, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+  return { name, port, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
 }
 
-async function overHttp(port: number): Promise<Result> {
+function servers(prefix: string): Promise<Server>[] {
+  const root = path.join(__dirname, '..');
+  const common = { REDIS_URL, JOBVISOR_PREFIX: prefix };
+  // Auth, tenancy (a tenant's key), validation, the request log and the rate limit all on.
+  const api = { ...common, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', API_KEYS: `acme:${KEY}`, ADMIN_API_KEYS: '', ENQUEUE_RATE_LIMIT: '100000000', NODE_ENV: 'production' };
+  return [
+    start('jobvisor api (dist/)', path.join(root, 'dist/api/server.js'), [], api),
+    ...(values.before ? [start('jobvisor api, before', path.join(values.before, 'api/server.js'), [], api)] : []),
+    start('hand-written express', path.join(root, 'bench/http-anchors.mjs'), ['express'], common),
+    start('bare node:http', path.join(root, 'bench/http-anchors.mjs'), ['node'], common),
+  ];
+}
+
+async function load(server: Server, route: 'single' | 'bulk', mode: { connections: number; overallRate?: number; seconds?: number }): Promise<Row> {
+  const jobs = route === 'bulk' ? BULK : 1;
+  const single = { queue: QUEUE, data: DATA };
   const result = await autocannon({
-    url: `http://127.0.0.1:${port}/api/jobs`,
+    url: `http://127.0.0.1:${server.port}/api/jobs${route === 'bulk' ? '/bulk' : ''}`,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ queue: QUEUE, data: DATA }),
-    connections: CONNECTIONS,
-    duration: SECONDS,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    body: JSON.stringify(route === 'bulk' ? { jobs: Array.from({ length: BULK }, () => single) } : single),
+    connections: mode.connections,
+    ...(mode.overallRate ? { overallRate: mode.overallRate } : {}),
+    duration: mode.seconds ?? SECONDS,
   });
-  return {
-    name: 'POST /api/jobs (HTTP, autocannon)',
-    perSecond: Math.round(result.requests.average),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    errors: result.errors + result.non2xx,
-  };
+  const perSecond = Math.round(result.requests.average);
+  const path = route === 'bulk' ? `POST /api/jobs/bulk (${BULK} jobs), flat out` : `POST /api/jobs, ${mode.overallRate ? `steady ${mode.overallRate}/s` : 'flat out'}`;
+  return { path, server: server.name, perSecond, jobsPerSecond: perSecond * jobs, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
-async function main() {
-  const prefix = uniqueName('jvbench');
-  const store = await openStore({ mode: 'redis', redisUrl: REDIS_URL, prefix, jobs: TEST_JOBS });
-  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const bare = new Queue(QUEUE, { connection, prefix: `${prefix}bare` });
-  const api = await startApi(prefix);
-  try {
-    const results = [
-      await overHttp(api.port),
-      await inProcess('store.enqueue (in process)', () => store.enqueue({ queue: QUEUE, data: DATA })),
-      await inProcess('bare BullMQ Queue.add (in process)', () => bare.add('default', DATA, { attempts: 3, removeOnComplete: 1000 })),
-    ];
-    const [http, viaStore, viaBull] = results as [Result, Result, Result];
-    console.log(JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, results }, null, 1));
-    console.log(`HTTP / store.enqueue throughput: ${(http.perSecond / viaStore.perSecond).toFixed(2)}`);
-    console.log(`HTTP / bare BullMQ throughput: ${(http.perSecond / viaBull.perSecond).toFixed(2)}`);
-  } finally {
-    await api.stop();
-    await bare.close();
-    connection.disconnect();
-    await store.close();
-    await dropRedisPrefix(prefix);
-    await dropRedisPrefix(`${prefix}bare`);
+/**
+ * `connections` loops calling Queue.addBulk of BULK jobs for SECONDS, in this process: with
+ * BullMQ's default options, or with the options jobvisor gives the same jobs (`withOptions`).
+ */
+async function addBulkInProcess(prefix: string, connections: number, withOptions: boolean): Promise<Row> {
+  const queue = new Queue(QUEUE, { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: `${prefix}bare` });
+  let batches = 0;
+  const deadline = Date.now() + SECONDS * 1000;
+  const started = Date.now();
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (Date.now() < deadline) {
+      await queue.addBulk(Array.from({ length: BULK }, () => ({
+        name: 'default', data: DATA, ...(withOptions ? { opts: jobOptions(JOB_DEFAULTS, { queue: QUEUE, data: DATA }, newJobId()) } : {}),
+      })));
+      batches++;
+    }
+  }));
+  await queue.close();
+  const perSecond = batches / ((Date.now() - started) / 1000);
+  return { path: `Queue.addBulk (${BULK} jobs) in process${withOptions ? ", jobvisor's job options" : ''}`, server: 'this process', perSecond: Math.round(perSecond), jobsPerSecond: Math.round(perSecond * BULK), p50: NaN, p99: NaN, errors: 0 };
+}
+
+function print(rows: Row[]): void {
+  console.log('| path | server | requests/s | jobs/s | p50 ms | p99 ms | errors | vs express |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) {
+    const express = rows.find((r) => r.path === row.path && r.server === 'hand-written express');
+    const ratio = express ? (row.jobsPerSecond / express.jobsPerSecond).toFixed(2) : '';
+    console.log(`| ${row.path} | ${row.server} | ${row.perSecond} | ${row.jobsPerSecond} | ${row.p50} | ${row.p99} | ${row.errors} | ${ratio} |`);
   }
 }
 
-main().catch((error) => {
+async function main(): Promise<void> {
+  console.log(`# http: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const prefix = uniqueName('jvhttp');
+  const started = await Promise.all(servers(prefix));
+  const rows: Row[] = [];
+  const connections = Number(values.connections);
+  try {
+    for (const server of started) await load(server, 'single', { connections: 10, seconds: 3 }); // warm up: JIT, connections, scripts
+    for (const server of started) rows.push(await load(server, 'single', { connections: 10, overallRate: Number(values.rate) }));
+    for (const server of started) rows.push(await load(server, 'single', { connections }));
+    for (const server of started) rows.push(await load(server, 'bulk', { connections: Number(values['bulk-connections']) }));
+    rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), false));
+    rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), true));
+  } finally {
+    await Promise.all(started.map((server) => server.stop()));
+    await dropRedisPrefix(prefix);
+    await dropRedisPrefix(`${prefix}bare`);
+  }
+  print(rows);
+  console.log(`load after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+}
+
+main().then(() => process.exit(0), (error) => {
   console.error(error);
   process.exit(1);
 });

@@ -2,7 +2,10 @@
 // same concurrency (rates in jobs/s), on the same backend, in the same run. Rounds alternate so
 // that the machine's noise falls on both sides alike; the median round counts.
 //
-//   node --import tsx bench/throughput.ts [--jobs 4000] [--pg-jobs 1500] [--concurrency 8] [--rounds 3]
+//   node --import tsx bench/throughput.ts [--jobs 4000] [--pg-jobs 1500] [--concurrency 8] [--rounds 3] [--backend redis|postgres|both]
+//
+// CPU µs/job is this process's process.cpuUsage() over a round, per job: the
+// worker side's own cost, whatever else shares the machine.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Queue, Worker, createPostgresBackend } from 'bullmq';
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     'pg-jobs': { type: 'string', default: '1500' },
     concurrency: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
+    backend: { type: 'string', default: 'both' },
   },
 });
 const concurrency = Number(values.concurrency);
@@ -52,10 +56,15 @@ const backends: Backend[] = [
 
 type Ctor<T> = new (...args: unknown[]) => T;
 
-async function timeUntil(done: () => boolean): Promise<number> {
+/** One arm's round: wall time, and this process's CPU (user + system) spent meanwhile. */
+interface Timed { ms: number; cpuUs: number }
+
+async function timeUntil(done: () => boolean): Promise<Timed> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
-  return performance.now() - started;
+  const { user, system } = process.cpuUsage(cpu);
+  return { ms: performance.now() - started, cpuUs: user + system };
 }
 
 async function enqueueThroughStore(store: Store, name: string, jobs: number): Promise<void> {
@@ -69,7 +78,7 @@ async function enqueueThroughStore(store: Store, name: string, jobs: number): Pr
  * plain Queue.addBulk with BullMQ's defaults, or jobvisor's store (priority,
  * retention, attempts), so that the worker side alone can be compared.
  */
-async function bareRound(backend: Backend, prefix: string, jobs: number, via?: Store): Promise<number> {
+async function bareRound(backend: Backend, prefix: string, jobs: number, via?: Store): Promise<Timed> {
   const name = uniqueName('bare');
   const { opts, factory } = backend.bull(prefix);
   const queue = new (Queue as unknown as Ctor<Queue>)(name, opts, factory);
@@ -81,24 +90,24 @@ async function bareRound(backend: Backend, prefix: string, jobs: number, via?: S
   const worker = new (Worker as unknown as Ctor<Worker>)(name, async () => null, { ...opts, concurrency, autorun: false }, factory);
   worker.on('completed', () => completed++);
   void worker.run();
-  const ms = await timeUntil(() => completed >= jobs);
+  const timed = await timeUntil(() => completed >= jobs);
   await worker.close();
   await queue.obliterate({ force: true }).catch(() => {});
   await queue.close();
-  return ms;
+  return timed;
 }
 
 /** jobvisor: enqueue through the store, run through the worker runtime. */
-async function jobvisorRound(store: Store, jobs: number): Promise<number> {
+async function jobvisorRound(store: Store, jobs: number): Promise<Timed> {
   const name = uniqueName('jv');
   await enqueueThroughStore(store, name, jobs);
   const runtime = startRuntime({
     store, queue: name, concurrency, logger: pino({ level: 'silent' }),
     handler: { run: async () => null },
   });
-  const ms = await timeUntil(() => runtime.stats.processed >= jobs);
+  const timed = await timeUntil(() => runtime.stats.processed >= jobs);
   await runtime.drain();
-  return ms;
+  return timed;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -106,29 +115,28 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   console.log(`# throughput: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
   console.log(`concurrency ${concurrency}, ${rounds} alternating rounds, median round\n`);
-  console.log('| backend | jobs | A: bare BullMQ, default job options | B: bare Worker, jobs enqueued by jobvisor | C: jobvisor runtime | C/B (runtime) | C/A (end to end) |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const backend of backends) {
+  console.log('| backend | jobs | A: bare BullMQ, default job options | B: bare Worker, jobs enqueued by jobvisor | C: jobvisor runtime | C/B (runtime) | C/A (end to end) | CPU µs/job B / C |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const backend of backends.filter((b) => values.backend === 'both' || b.name === values.backend)) {
     const prefix = uniqueName(backend.name === 'postgres' ? 'jvb_' : 'jvb');
     const store = await openStore(backend.storeConfig(prefix));
-    const bare: number[] = [];
-    const bareSameJobs: number[] = [];
-    const ours: number[] = [];
+    const arms: Record<'bare' | 'bareSameJobs' | 'ours', Timed[]> = { bare: [], bareSameJobs: [], ours: [] };
     try {
       await bareRound(backend, prefix, 200); // warm up connections and scripts on both sides
       await jobvisorRound(store, 200);
       for (let r = 0; r < rounds; r++) {
-        bare.push(await bareRound(backend, prefix, backend.jobs));
-        bareSameJobs.push(await bareRound(backend, prefix, backend.jobs, store));
-        ours.push(await jobvisorRound(store, backend.jobs));
+        arms.bare.push(await bareRound(backend, prefix, backend.jobs));
+        arms.bareSameJobs.push(await bareRound(backend, prefix, backend.jobs, store));
+        arms.ours.push(await jobvisorRound(store, backend.jobs));
       }
     } finally {
       await store.close();
       await backend.cleanup(prefix);
     }
-    const rate = (ms: number[]) => backend.jobs / (median(ms) / 1000);
-    const [a, b, c] = [rate(bare), rate(bareSameJobs), rate(ours)];
-    console.log(`| ${backend.name} | ${backend.jobs} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${c.toFixed(0)} | ${(c / b).toFixed(2)} | ${(c / a).toFixed(2)} |`);
+    const rate = (timed: Timed[]) => backend.jobs / (median(timed.map((t) => t.ms)) / 1000);
+    const cpu = (timed: Timed[]) => (median(timed.map((t) => t.cpuUs)) / backend.jobs).toFixed(0);
+    const [a, b, c] = [rate(arms.bare), rate(arms.bareSameJobs), rate(arms.ours)];
+    console.log(`| ${backend.name} | ${backend.jobs} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${c.toFixed(0)} | ${(c / b).toFixed(2)} | ${(c / a).toFixed(2)} | ${cpu(arms.bareSameJobs)} / ${cpu(arms.ours)} |`);
   }
 }
 

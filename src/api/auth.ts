@@ -18,6 +18,8 @@ export interface Caller {
   role: Role;
   /** The user key's tenant; undefined for an admin. */
   tenant?: string;
+  /** Which configured key matched (`user:<i>`, `admin:<i>`); undefined when the api runs open. */
+  keyId?: string;
 }
 
 export interface Auth {
@@ -79,9 +81,10 @@ export function createAuth(config: Pick<Config, 'apiKeys' | 'adminApiKeys' | 'pr
     const key = presentedKey(req);
     if (!key) return undefined;
     const candidate = digest(key);
-    if (matchIndex(candidate, adminKeys) >= 0) return { role: 'admin' };
+    const admin = matchIndex(candidate, adminKeys);
+    if (admin >= 0) return { role: 'admin', keyId: `admin:${admin}` };
     const user = matchIndex(candidate, userKeys);
-    return user >= 0 ? { role: 'user', tenant: tenants[user]! } : undefined;
+    return user >= 0 ? { role: 'user', tenant: tenants[user]!, keyId: `user:${user}` } : undefined;
   };
 
   const failures = failureLimiter(config.api.authFailureLimit);
@@ -100,6 +103,7 @@ export function createAuth(config: Pick<Config, 'apiKeys' | 'adminApiKeys' | 'pr
     if (role === 'admin' && granted.role !== 'admin') return send(res, new ApiError(403, 'forbidden', 'this route needs an admin key'));
     res.locals.role = granted.role;
     res.locals.tenant = granted.tenant;
+    res.locals.keyId = granted.keyId; // which configured key, for per-key budgets without digesting it again
     next();
   };
 

@@ -40,7 +40,7 @@ export async function enqueueOnce(ctx: ApiContext, input: EnqueueInput, key: str
   }
   if (found) {
     const job: JobView | undefined = await ctx.call(ctx.store.get(found.queue, found.id));
-    if (job) return { kind: 'existing', result: { job, created: false } };
+    if (job) return { kind: 'existing', result: { id: job.id, state: job.state, job, created: false } };
     if (found.created) return { kind: 'gone', queue: found.queue, id: found.id };
   }
   const result = await add(ctx, { ...input, jobId: record.id });
@@ -49,14 +49,18 @@ export async function enqueueOnce(ctx: ApiContext, input: EnqueueInput, key: str
 }
 
 /** The add, with a 503 that names the id and whether the job may exist (a retry with the key is safe either way). */
-async function add(ctx: ApiContext, input: EnqueueInput & { jobId: string }): Promise<EnqueueResult> {
+function add(ctx: ApiContext, input: EnqueueInput & { jobId: string }): Promise<EnqueueResult> {
+  return namingIds(ctx.call(ctx.store.enqueue(input)), { id: input.jobId, queue: input.queue });
+}
+
+/** A store that did not answer becomes a 503 naming the ids the jobs would have had, and whether they may exist. */
+async function namingIds<T>(adding: Promise<T>, ids: { id: string; queue: string } | { ids: string[] }): Promise<T> {
   try {
-    return await ctx.call(ctx.store.enqueue(input));
+    return await adding;
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     const outcome = NOT_SENT.test(error.message) ? 'not_created' : 'unknown';
-    throw new ApiError(503, 'store_unavailable', 'the job store is not answering; try again later, with the same Idempotency-Key',
-      { id: input.jobId, queue: input.queue, outcome });
+    throw new ApiError(503, 'store_unavailable', 'the job store is not answering; try again later, with the same Idempotency-Key', { ...ids, outcome });
   }
 }
 
@@ -67,4 +71,35 @@ function fingerprintOf({ traceContext: _trace, jobId: _id, ...request }: Enqueue
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * A bulk's jobs, each under its own key (`<Idempotency-Key>:<index>`), as the
+ * single route keeps one: every key reserved in one parallel round, a key
+ * reused for another request refused before anything is added, and the jobs
+ * not yet created added in one `enqueueBulk` under their reserved ids.
+ */
+export async function enqueueBulkOnce(ctx: ApiContext, inputs: EnqueueInput[], key: string | undefined): Promise<Enqueued[]> {
+  if (key === undefined) return (await addBulk(ctx, inputs.map((input) => ({ ...input, jobId: newJobId() })))).map((result) => ({ kind: 'created', result }));
+  const keys = inputs.map((_, i) => `${key}:${i}`);
+  const mine = inputs.map((input): IdempotencyRecord => ({ queue: input.queue, id: newJobId(), fingerprint: fingerprintOf(input) }));
+  const found = await ctx.call(Promise.all(keys.map((k, i) => ctx.store.reserveIdempotencyKey(k, mine[i]!, IDEMPOTENCY_TTL_MS))));
+  const reused = found.findIndex((record, i) => record !== undefined && record.fingerprint !== mine[i]!.fingerprint);
+  if (reused >= 0) throw new ApiError(422, 'idempotency_key_reused', `jobs.${reused}: this Idempotency-Key was sent with another request in the last 24 h`);
+  const existing = await ctx.call(Promise.all(found.map((record) => (record ? ctx.store.get(record.queue, record.id) : undefined))));
+  const answers: (Enqueued | undefined)[] = found.map((record, i) => {
+    const job = existing[i];
+    if (job) return { kind: 'existing', result: { id: job.id, state: job.state, job, created: false } };
+    return record?.created ? { kind: 'gone', queue: record.queue, id: record.id } : undefined;
+  });
+  const toAdd = inputs.flatMap((input, i) => (answers[i] ? [] : [{ index: i, input: { ...input, jobId: (found[i] ?? mine[i]!).id } }]));
+  const added = await addBulk(ctx, toAdd.map(({ input }) => input));
+  for (const [n, { index }] of toAdd.entries()) answers[index] = { kind: 'created', result: added[n]! };
+  await Promise.all(toAdd.map(({ index }) => ctx.store.markIdempotencyCreated(keys[index]!, found[index] ?? mine[index]!).catch(() => {})));
+  return answers as Enqueued[];
+}
+
+async function addBulk(ctx: ApiContext, inputs: (EnqueueInput & { jobId: string })[]): Promise<EnqueueResult[]> {
+  if (inputs.length === 0) return [];
+  return namingIds(ctx.call(ctx.store.enqueueBulk(inputs)), { ids: inputs.map((input) => input.jobId) });
 }

@@ -88,7 +88,7 @@ async function closeGracefully(server: http.Server, deadlineMs: number, logger: 
 
 async function main(): Promise<number> {
   const config = loadConfig();
-  const logger = createLogger('api', config.logLevel);
+  const logger = createLogger('api', config.logLevel, { buffered: true });
   const tracing = startTracing('jobvisor-api');
   // Fail fast: a call made while the store is down is a 503 and nothing else, never a job created later.
   const store = await openStore(config, (line) => logger.warn(line), { failFast: true });

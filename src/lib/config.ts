@@ -82,6 +82,8 @@ export interface ApiConfig {
   storeTimeoutMs: number;
   /** JSON bodies nested deeper than this are a 400. */
   maxJsonDepth: number;
+  /** Jobs one POST /api/jobs/bulk may carry (API_BULK_MAX). */
+  bulkMax: number;
   /** Failed authentications per minute per address before a 429; 0 turns the limit off. */
   authFailureLimit: number;
 }
@@ -135,6 +137,7 @@ const base = inputEnv.extend({
   ENQUEUE_RATE_LIMIT: int(0).default(600),
   API_STORE_TIMEOUT_MS: int(50).default(5000),
   API_MAX_JSON_DEPTH: int(2, 1000).default(32),
+  API_BULK_MAX: int(1, 100_000).default(1000),
   AUTH_FAILURE_LIMIT: int(0).default(20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.string().optional(),
@@ -268,7 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminApiKeys: e.ADMIN_API_KEYS,
     api: {
       bodyLimitBytes: bytes(e.API_BODY_LIMIT), enqueueRateLimit: e.ENQUEUE_RATE_LIMIT, storeTimeoutMs: e.API_STORE_TIMEOUT_MS,
-      maxJsonDepth: e.API_MAX_JSON_DEPTH, authFailureLimit: e.AUTH_FAILURE_LIMIT,
+      maxJsonDepth: e.API_MAX_JSON_DEPTH, authFailureLimit: e.AUTH_FAILURE_LIMIT, bulkMax: e.API_BULK_MAX,
     },
     inputs: toInputConfig(e),
     workerProcess: { envDeny: e.JOBVISOR_WORKER_ENV_DENY, ...(e.JOBVISOR_WORKER_USER ? { user: e.JOBVISOR_WORKER_USER } : {}) },

@@ -8,7 +8,7 @@ import { coerceError, isUnrecoverable, JobCancelledError, JobTimeoutError, Unrec
 import type { Logger } from '../lib/logger.js';
 import { DEFAULT_TENANT } from '../lib/tenants.js';
 import { endProcessSpan, startProcessSpan } from '../lib/tracing.js';
-import { retries, type ActiveJob, type JobOutcome, type Store } from '../lib/store/index.js';
+import { retries, type ActiveJob, type JobController, type JobOutcome, type Store } from '../lib/store/index.js';
 import type { HandlerContext, RunnableHandler } from '../queues/define.js';
 import type { WorkerStats } from '../supervisor/messages.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -51,33 +51,39 @@ function validate(handler: RunnableHandler, data: unknown): unknown {
 }
 
 /** The timeout's timer callback: it aborts the same switch a cancel request does. */
-function expire(controller: AbortController, timeoutMs: number): void {
+function expire(controller: JobController, timeoutMs: number): void {
   controller.abort(new JobTimeoutError(timeoutMs));
 }
 
-/** Settles with the work, or rejects with the signal's reason as soon as it fires: the attempt never waits on a handler that ignores it. */
-function untilAborted(work: Promise<unknown>, signal: AbortSignal): Promise<unknown> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+/**
+ * Settles with the work, or rejects with the abort's reason as soon as it
+ * fires: the attempt never waits on a handler that ignores it. Through the
+ * controller's hook, not its signal, so that the signal is made only for a
+ * handler that reads it (JobController).
+ */
+function untilAborted(work: Promise<unknown>, controller: JobController): Promise<unknown> {
+  if (controller.aborted) return Promise.reject(controller.signal.reason);
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    controller.onAbort = reject; // a reject after the work settled is a no-op
+    work.then(resolve, reject);
   });
 }
 
 type Store_ = PipelineOptions['store'];
-
+/** What a handler reaches of the store, the same for every job of one tenant: made once per tenant. */
+type TenantScoped = Pick<HandlerContext, 'enqueueFlow' | 'state' | 'timeline'>;
 
 /**
  * A job's handler acts as its tenant: the flows it enqueues are that tenant's,
  * and its durable state is kept apart from other tenants' (the default
  * tenant's keys are unprefixed, as they were before tenants).
  */
-function tenantScoped(store: Store_, tenant: string): Pick<HandlerContext, 'enqueueFlow' | 'state'> {
+function tenantScoped(store: Store_, tenant: string): TenantScoped {
   const key = (name: string) => (tenant === DEFAULT_TENANT ? name : `tenant/${tenant}/${name}`);
   return {
     enqueueFlow: (flow) => store.enqueueFlow({ ...flow, tenant }),
     state: { get: (name) => store.getValue(key(name)), set: (name, value) => store.setValue(key(name), value) },
+    timeline: { add: (queue, jobId, event, detail) => store.addTimelineEntry(queue, jobId, event, detail) },
   };
 }
 
@@ -93,15 +99,18 @@ class JobContext implements HandlerContext {
   readonly state: HandlerContext['state'];
   readonly timeline: HandlerContext['timeline'];
 
-  constructor(job: ActiveJob, readonly signal: AbortSignal, store: Store_, private readonly workerLogger: Logger) {
+  constructor(job: ActiveJob, private readonly controller: JobController, scoped: TenantScoped, private readonly workerLogger: Logger) {
     this.jobId = job.id;
     this.name = job.name;
     this.attempt = job.attempt;
     this.progress = job.progress;
     this.log = job.log;
     this.childrenResults = job.children;
-    ({ enqueueFlow: this.enqueueFlow, state: this.state } = tenantScoped(store, job.tenant));
-    this.timeline = { add: (queue, jobId, event, detail) => store.addTimelineEntry(queue, jobId, event, detail) };
+    ({ enqueueFlow: this.enqueueFlow, state: this.state, timeline: this.timeline } = scoped);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal; // made on first read: most no-op and quick handlers never read it
   }
 
   get logger(): Logger {
@@ -112,6 +121,8 @@ class JobContext implements HandlerContext {
 export class JobPipeline {
   readonly counters: JobCounters = { active: 0, processed: 0, failed: 0, zombies: 0 };
   private readonly observe;
+  /** Tenants come from the api's configured keys, so few; the cap only bounds a surprise. */
+  private readonly scoped = new Map<string, TenantScoped>();
 
   constructor(private readonly options: PipelineOptions) {
     const { queue, metrics } = options;
@@ -125,7 +136,7 @@ export class JobPipeline {
   }
 
   /** The consumer's processor: one attempt, from its start to its outcome; never rejects. */
-  readonly run = async (job: ActiveJob, controller: AbortController): Promise<JobOutcome> => {
+  readonly run = async (job: ActiveJob, controller: JobController): Promise<JobOutcome> => {
     const started = Date.now();
     this.counters.active++;
     this.observe.wait.observe(Math.max(0, started - job.enqueuedAt) / 1000);
@@ -140,28 +151,38 @@ export class JobPipeline {
     }
   };
 
-  private async attempt(job: ActiveJob, controller: AbortController): Promise<JobOutcome> {
+  private async attempt(job: ActiveJob, controller: JobController): Promise<JobOutcome> {
     let timer: NodeJS.Timeout | undefined;
     let work: Promise<unknown> | undefined;
     try {
       const data = validate(this.options.handler, job.data);
       timer = setTimeout(expire, Math.min(job.timeoutMs, MAX_TIMER_MS), controller, job.timeoutMs);
-      work = this.perform(data, job, controller.signal);
-      return { kind: 'completed', result: await untilAborted(work, controller.signal) };
+      work = this.perform(data, job, controller);
+      return { kind: 'completed', result: await untilAborted(work, controller) };
     } catch (thrown) {
       return outcomeOf(thrown, controller.signal, job.finalAttempt);
     } finally {
       clearTimeout(timer);
-      if (work && controller.signal.aborted) this.watchForZombie(work);
+      if (work && controller.aborted) this.watchForZombie(work);
     }
   }
 
-  private perform(data: unknown, job: ActiveJob, signal: AbortSignal): Promise<unknown> {
+  private perform(data: unknown, job: ActiveJob, controller: JobController): Promise<unknown> {
     try {
-      return Promise.resolve(this.options.handler.run(data, new JobContext(job, signal, this.options.store, this.options.logger)));
+      return Promise.resolve(this.options.handler.run(data, new JobContext(job, controller, this.scopedFor(job.tenant), this.options.logger)));
     } catch (thrown) {
       return Promise.reject(thrown); // a handler that throws before its first await fails like any other
     }
+  }
+
+  /** A tenant's flow and state helpers, made once per tenant rather than per job. */
+  private scopedFor(tenant: string): TenantScoped {
+    let scoped = this.scoped.get(tenant);
+    if (!scoped) {
+      if (this.scoped.size >= 1000) this.scoped.clear();
+      this.scoped.set(tenant, (scoped = tenantScoped(this.options.store, tenant)));
+    }
+    return scoped;
   }
 
   /** The last step, once BullMQ has recorded the attempt's outcome: the counts and metrics of it. */

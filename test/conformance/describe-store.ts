@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { JobTimeoutError, NotFoundError, StateConflictError, UnrecoverableError } from '../../src/lib/errors.js';
-import { openStore, type JobView, type Store, type StoreConfig } from '../../src/lib/store/index.js';
+import { newJobId, openStore, type JobView, type Store, type StoreConfig } from '../../src/lib/store/index.js';
 import type { HandlerContext } from '../../src/queues/define.js';
 import { startRuntime, type Runtime } from '../../src/workers/runtime.js';
 import { exited, fixture, forkWorker } from '../helpers/fork.js';
@@ -80,6 +80,26 @@ export function describeStore(mode: string, harness: ModeHarness): void {
       expect(read!.data).to.deep.equal({ a: 1 });
       expect(read!.timeline.map((e) => e.event)).to.deep.equal(['created']);
       expect(await store.get(queue, 'no-such-job')).to.equal(undefined);
+    });
+
+    it('enqueues a bulk across queues in input order, under the ids it is given or new ones, with id and state in each result', async () => {
+      const other = `${queue}-other`;
+      const given = newJobId();
+      const results = await store.enqueueBulk([
+        { queue, data: { n: 1 }, jobId: given },
+        { queue: other, data: { n: 2 }, delayMs: 60_000 },
+        { queue, data: { n: 3 }, priority: 2, dedupKey: `bulk-${queue}` },
+        { queue, data: { n: 4 }, dedupKey: `bulk-${queue}` }, // the same dedup key: the job before it is returned
+      ]);
+      expect(results.map((r) => [r.created, r.state])).to.deep.equal([[true, 'waiting'], [true, 'delayed'], [true, 'waiting'], [false, 'waiting']]);
+      expect(results[0]!.id).to.equal(given);
+      expect(results[3]!.id).to.equal(results[2]!.id);
+      for (const [i, result] of results.entries()) {
+        expect(result.job.id).to.equal(result.id);
+        const read = await store.get(i === 1 ? other : queue, result.id);
+        expect(read?.data).to.deep.equal({ n: i === 3 ? 3 : i + 1 });
+        expect(read?.state).to.equal(result.state);
+      }
     });
 
     it('runs a job to completion and keeps its result, attempts and times', async () => {

@@ -36,7 +36,7 @@ describe('api job shape', () => {
 
 describe('api settings', () => {
   it('reads API_BODY_LIMIT as bytes, and refuses a size it cannot read', () => {
-    expect(loadConfig({}).api).to.deep.equal({ bodyLimitBytes: 1024 * 1024, enqueueRateLimit: 600, storeTimeoutMs: 5000, maxJsonDepth: 32, authFailureLimit: 20 });
+    expect(loadConfig({}).api).to.deep.equal({ bodyLimitBytes: 1024 * 1024, enqueueRateLimit: 600, storeTimeoutMs: 5000, maxJsonDepth: 32, authFailureLimit: 20, bulkMax: 1000 });
     expect(loadConfig({ API_BODY_LIMIT: '512kb' }).api.bodyLimitBytes).to.equal(512 * 1024);
     expect(loadConfig({ API_BODY_LIMIT: '2048' }).api.bodyLimitBytes).to.equal(2048);
     expect(() => loadConfig({ API_BODY_LIMIT: '1 GB' })).to.throw(ConfigError, /API_BODY_LIMIT/);

@@ -6,13 +6,13 @@ import fc from 'fast-check';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { JobCancelledError, JobTimeoutError, UnrecoverableError } from '../../src/lib/errors.js';
-import type { ActiveJob, JobOutcome } from '../../src/lib/store/index.js';
+import { JobController, type ActiveJob, type JobOutcome } from '../../src/lib/store/index.js';
 import type { HandlerContext, RunnableHandler } from '../../src/queues/define.js';
 import { workerMetrics, type WorkerMetrics } from '../../src/workers/metrics.js';
 import { JobPipeline, outcomeOf } from '../../src/workers/pipeline.js';
 import { latch, waitFor } from '../helpers/wait.js';
 
-const running = new AbortController().signal;
+const running = new JobController().signal;
 const abortedWith = (reason: unknown) => AbortSignal.abort(reason);
 
 function activeJob(overrides: Partial<ActiveJob> = {}): ActiveJob {
@@ -87,7 +87,7 @@ describe('job pipeline: outcome of a thrown thing', () => {
 describe('job pipeline: one attempt', () => {
   it('completes with the handler result, the data parsed by the schema, and nothing left active', async () => {
     const p = pipeline(async (data: { n: number }) => data.n * 2, { schema: z.object({ n: z.coerce.number() }) });
-    const outcome = await p.run(activeJob({ data: { n: '21' } }), new AbortController());
+    const outcome = await p.run(activeJob({ data: { n: '21' } }), new JobController());
     expect(outcome).to.deep.equal({ kind: 'completed', result: 42 });
     expect(p.counters.active).to.equal(0);
   });
@@ -95,7 +95,7 @@ describe('job pipeline: one attempt', () => {
   it('fails invalid data for good, naming the field, without running the handler', async () => {
     let ran = false;
     const p = pipeline(async () => (ran = true), { schema: z.object({ n: z.number() }) });
-    const outcome = await p.run(activeJob({ data: { n: 'x' } }), new AbortController());
+    const outcome = await p.run(activeJob({ data: { n: 'x' } }), new JobController());
     expect(outcome.kind).to.equal('failed');
     expect((outcome as { error: Error }).error.message).to.match(/^invalid job data: n: /);
     expect(ran).to.equal(false);
@@ -103,7 +103,7 @@ describe('job pipeline: one attempt', () => {
 
   it('fails a handler that throws before its first await like any other', async () => {
     const p = pipeline((() => { throw new Error('sync'); }) as RunnableHandler['run']);
-    expect(await p.run(activeJob(), new AbortController())).to.deep.include({ kind: 'retry' });
+    expect(await p.run(activeJob(), new JobController())).to.deep.include({ kind: 'retry' });
   });
 
   it('aborts the controller it was given at the timeout: the handler sees a JobTimeoutError on that signal', async () => {
@@ -112,7 +112,7 @@ describe('job pipeline: one attempt', () => {
       seen = ctx.signal;
       ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
     }));
-    const controller = new AbortController();
+    const controller = new JobController();
     const outcome = await p.run(activeJob({ timeoutMs: 50, finalAttempt: true }), controller);
     expect(seen).to.equal(controller.signal);
     expect(controller.signal.reason).to.be.instanceOf(JobTimeoutError);
@@ -126,7 +126,7 @@ describe('job pipeline: one attempt', () => {
       started.resolve();
       await release.promise; // ignores its signal
     }, {}, { zombieGraceMs: 50 });
-    const controller = new AbortController();
+    const controller = new JobController();
     const run = p.run(activeJob(), controller);
     await started.promise;
     controller.abort(new JobCancelledError());
@@ -135,6 +135,15 @@ describe('job pipeline: one attempt', () => {
     await waitFor(() => p.counters.zombies === 1, { timeoutMs: 2000, message: 'the zombie to be counted' });
     release.resolve();
     await waitFor(() => p.counters.zombies === 0, { timeoutMs: 2000, message: 'the zombie to end' });
+  });
+
+  it('ends an attempt whose handler never read its signal as soon as its controller is aborted', async () => {
+    const p = pipeline(() => new Promise(() => {}), {}, { zombieGraceMs: 60_000 }); // never settles, never reads ctx.signal
+    const controller = new JobController();
+    const run = p.run(activeJob(), controller);
+    setTimeout(() => controller.abort(new JobCancelledError()), 10);
+    expect(await run).to.deep.equal({ kind: 'cancelled' });
+    expect(controller.signal.reason).to.be.instanceOf(JobCancelledError);
   });
 
   it('counts each recorded outcome once: processed, failed, and the metric of its kind', async () => {

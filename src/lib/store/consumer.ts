@@ -10,6 +10,7 @@ import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
 import { MAX_LOST } from './release.js';
 import type { CallbackPayload } from './callbacks.js';
+import { JobController } from './job-controller.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
 import type { JobOptions } from './job-options.js';
@@ -69,7 +70,7 @@ function failure(job: ActiveJob, error: Error): JobOutcome {
 export class BullConsumer implements Consumer {
   private readonly worker: Worker;
   /** Each running job's one abort switch, by id. */
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, JobController>();
   /** Jobs whose cancel request reached this worker: unless they complete, they end `cancelled`. */
   private readonly cancelling = new Set<string>();
   /** Keyed by BullMQ's own Job object, which its completed/failed events hand back: nothing to clean if a record fails. */
@@ -134,7 +135,7 @@ export class BullConsumer implements Consumer {
       throw new WaitingError();
     }
     this.countStart();
-    const controller = new AbortController();
+    const controller = new JobController();
     this.running.set(id, controller);
     if (token) this.tokens.set(id, token);
     // BullMQ does not keep a scheduler's last job; one write per scheduled job, none for the rest.

@@ -10,7 +10,7 @@ import { newJobId } from './job-id.js';
 import { viewOf } from './read.js';
 import type { AllJobsEntry } from './side/index.js';
 import type { StoreContext } from './store-context.js';
-import type { EnqueueInput, EnqueueResult, FlowInput, FlowResult } from './types.js';
+import type { EnqueueInput, EnqueueResult, FlowInput, FlowResult, JobView } from './types.js';
 
 export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<EnqueueResult> {
   ctx.assertSendable();
@@ -30,16 +30,19 @@ export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Pr
   ctx.assertSendable();
   const results = new Map<EnqueueInput, EnqueueResult>();
   for (const [queue, group] of groupBy(inputs, (input) => input.queue)) {
-    const ids = group.map(() => newJobId());
+    const ids = group.map((input) => input.jobId ?? newJobId());
     const now = Date.now();
     const [jobs] = await Promise.all([
-      ctx.queue(queue).addBulk(group.map((input, i) => ({
-        name: input.name ?? 'default', data: input.data, opts: { ...jobOptions(ctx.defaults, input, ids[i]!), timestamp: now },
-      }))),
+      ctx.queue(queue).addBulk(group.map((input, i) => {
+        const opts = jobOptions(ctx.defaults, input, ids[i]!);
+        opts.timestamp = now; // assigned, not spread: a thousand of these per bulk
+        return { name: input.name ?? 'default', data: input.data, opts };
+      })),
       ctx.indexCreated(queue, ids.map((id, i) => ({ id, createdAt: now, tenant: tenantOf(group[i]!) }))),
       ctx.indexAll(group.map((input, i) => allEntry(input, ids[i]!, now))),
     ]);
-    for (const [i, job] of jobs.entries()) results.set(group[i]!, await afterAdd(ctx, group[i]!, job, ids[i]!));
+    const added = await Promise.all(jobs.map((job, i) => afterAdd(ctx, group[i]!, job, ids[i]!)));
+    for (const [i, result] of added.entries()) results.set(group[i]!, result);
   }
   return inputs.map((input) => results.get(input)!);
 }
@@ -79,23 +82,43 @@ function allEntry(input: Omit<EnqueueInput, 'data'>, id: string, createdAt: numb
   };
 }
 
-async function afterAdd(ctx: StoreContext, input: EnqueueInput, job: Job, jobId: string): Promise<EnqueueResult> {
-  if (job.id !== jobId) {
-    const existing = await ctx.get(input.queue, String(job.id));
-    // Only a job from before tenants, whose dedup id is the bare key, can be another tenant's: never handed over.
-    if (existing && existing.tenant !== tenantOf(input)) throw new StateConflictError('this dedupKey is held by an earlier job', 'waiting');
-    if (existing) return { job: existing, created: false };
-  }
-  if (input.projectId) {
-    await ctx.side.jobIndex.addToProject(input.queue, input.projectId, { id: jobId, createdAt: job.timestamp, tenant: tenantOf(input) });
-  }
+/** Synchronous unless the add met a dedup key or the job has a project: a bulk of plain jobs makes no promise per job. */
+function afterAdd(ctx: StoreContext, input: EnqueueInput, job: Job, jobId: string): EnqueueResult | Promise<EnqueueResult> {
   const state = (job.opts.delay ?? 0) > 0 ? 'delayed' : 'waiting';
-  return { job: viewOf(ctx, input.queue, job, state), created: true };
+  if (job.id === jobId && !input.projectId) return createdResult(ctx, input.queue, job, jobId, state);
+  return (async () => {
+    if (job.id !== jobId) {
+      const existing = await ctx.get(input.queue, String(job.id));
+      // Only a job from before tenants, whose dedup id is the bare key, can be another tenant's: never handed over.
+      if (existing && existing.tenant !== tenantOf(input)) throw new StateConflictError('this dedupKey is held by an earlier job', 'waiting');
+      if (existing) return { id: existing.id, state: existing.state, job: existing, created: false };
+    }
+    if (input.projectId) {
+      await ctx.side.jobIndex.addToProject(input.queue, input.projectId, { id: jobId, createdAt: job.timestamp, tenant: tenantOf(input) });
+    }
+    return createdResult(ctx, input.queue, job, jobId, state);
+  })();
+}
+
+/** The view of a new job is built on first read: the api's 202 needs only the id and state. */
+function createdResult(ctx: StoreContext, queue: string, job: Job, id: string, state: 'waiting' | 'delayed'): EnqueueResult {
+  let view: JobView | undefined;
+  return {
+    id, state, created: true,
+    get job() {
+      return (view ??= viewOf(ctx, queue, job, state));
+    },
+  };
 }
 
 /** In first-seen order of the keys, each group in input order. */
 function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(keyOf(item), [...(groups.get(keyOf(item)) ?? []), item]);
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
   return groups;
 }

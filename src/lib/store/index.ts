@@ -7,6 +7,8 @@ import type { Store } from './types.js';
 
 export * from './types.js';
 export { readEmbeddedPassword } from './embedded.js';
+export { JobController } from './job-controller.js';
+export { DEFAULT_PRIORITY } from './job-options.js';
 
 export type StoreConfig = Pick<Config, 'mode' | 'prefix' | 'jobs'>
   & Partial<Pick<Config, 'redisUrl' | 'databaseUrl' | 'dataDir' | 'embeddedPgPort' | 'embeddedPgPassword'>>;

@@ -1,6 +1,7 @@
 // The store contract: everything the api, the supervisor and the worker runtime
 // may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
 // proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
+import type { JobController } from './job-controller.js';
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
 export const JOB_STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
@@ -101,6 +102,10 @@ export interface EnqueueInput {
 }
 
 export interface EnqueueResult {
+  /** The job's id and state, for an answer that needs no more (the api's 202). */
+  id: string;
+  state: JobState;
+  /** The whole view; for a new job it is built on first read, so a caller that only needs id and state never pays for it. */
   job: JobView;
   /** false when a job with the same dedupKey was waiting, delayed or active, and is returned instead. */
   created: boolean;
@@ -266,7 +271,7 @@ export function retries(outcome: JobOutcome): boolean {
  * job's one abort switch: a cancel request aborts it with a JobCancelledError,
  * and the processor may abort it too (its timeout).
  */
-export type JobProcessor = (job: ActiveJob, controller: AbortController) => Promise<JobOutcome>;
+export type JobProcessor = (job: ActiveJob, controller: JobController) => Promise<JobOutcome>;
 
 /** What an idempotency key stands for: the job its first request created (or was about to). */
 export interface IdempotencyRecord {

@@ -1,0 +1,82 @@
+// What each of jobvisor's job options costs BullMQ itself: a bare Queue.addBulk
+// and a bare Worker (no-op processor, concurrency 8) end to end on Redis, once
+// per set of options, rounds alternating, the median round reported. Every arm
+// is compared with BullMQ's defaults in the same run.
+//
+//   node --import tsx bench/job-options.ts [--jobs 8000] [--rounds 3] [--concurrency 8]
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { Queue, Worker, type JobsOptions } from 'bullmq';
+import { loadConfig } from '../src/lib/config.js';
+import { jobOptions } from '../src/lib/store/job-options.js';
+import { dropRedisPrefix, REDIS_URL, uniqueName } from '../test/helpers/services.js';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '8000' },
+    rounds: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '8' },
+  },
+});
+const jobs = Number(values.jobs);
+const defaults = loadConfig({}).jobs;
+const { keepCompleted } = defaults;
+const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
+
+/** Each arm adds one of jobvisor's options to BullMQ's defaults; the last is all of them, as the store sets them. */
+const ARMS: [string, (i: number) => JobsOptions][] = [
+  ['BullMQ defaults', () => ({})],
+  ['priority 5 (prioritized set)', () => ({ priority: 5 })],
+  ['retention by count and age', () => ({ removeOnComplete: { count: keepCompleted.count, age: keepCompleted.ageSeconds } })],
+  ['retention by count only', () => ({ removeOnComplete: keepCompleted.count })],
+  ['retention by age only', () => ({ removeOnComplete: { age: keepCompleted.ageSeconds } })],
+  ['attempts, backoff, keepLogs, timeoutMs', () => ({ attempts: 3, backoff: { type: 'exponential', delay: 1000 }, keepLogs: 500, timeoutMs: 60_000 } as JobsOptions)],
+  ['jobvisor, all options (priority 5)', (i) => jobOptions(defaults, { queue: '', data: null }, `j${i}`)],
+  ['jobvisor, all options, priority 1 as plain', (i) => { const { priority: _p, ...rest } = jobOptions(defaults, { queue: '', data: null }, `j${i}`); return rest; }],
+];
+
+async function round(prefix: string, options: (i: number) => JobsOptions): Promise<number> {
+  const name = uniqueName('opt');
+  const queue = new Queue(name, { connection, prefix });
+  for (let i = 0; i < jobs; i += 500) {
+    await queue.addBulk(Array.from({ length: Math.min(500, jobs - i) }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts: options(i + k) })));
+  }
+  let completed = 0;
+  const started = performance.now();
+  const worker = new Worker(name, async () => null, { connection, prefix, concurrency: Number(values.concurrency) });
+  worker.on('completed', () => completed++);
+  while (completed < jobs) await new Promise((resolve) => setTimeout(resolve, 5));
+  const ms = performance.now() - started;
+  await worker.close();
+  await queue.obliterate({ force: true }).catch(() => {});
+  await queue.close();
+  return ms;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const prefix = uniqueName('jvopt');
+  console.log(`# job options: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${os.loadavg()[0]!.toFixed(1)}`);
+  console.log(`${jobs} no-op jobs, concurrency ${values.concurrency}, ${values.rounds} rounds, median; worker side only (the Worker starts after the adds)\n`);
+  const times: number[][] = ARMS.map(() => []);
+  try {
+    await round(prefix, () => ({})); // warm up
+    for (let r = 0; r < Number(values.rounds); r++) {
+      for (const [i, [, options]] of ARMS.entries()) times[i]!.push(await round(prefix, options));
+    }
+  } finally {
+    await dropRedisPrefix(prefix);
+  }
+  const base = jobs / (median(times[0]!) / 1000);
+  console.log('| options | jobs/s | vs BullMQ defaults |\n| --- | --- | --- |');
+  for (const [i, [name]] of ARMS.entries()) {
+    const rate = jobs / (median(times[i]!) / 1000);
+    console.log(`| ${name} | ${rate.toFixed(0)} | ${(rate / base).toFixed(2)} |`);
+  }
+}
+
+main().then(() => process.exit(0), (error) => {
+  console.error(error);
+  process.exit(1);
+});

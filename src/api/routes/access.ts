@@ -1,0 +1,49 @@
+// What the jobs routes share: which queue a name means, who may change it, and
+// the tenant a request is confined to (README, Tenants).
+import type { Response } from 'express';
+import type { EnqueueInput } from '../../lib/store/index.js';
+import { isQueueName, QUEUES, type QueueName } from '../../queues/index.js';
+import { ApiError, unknownQueue } from '../errors.js';
+import type { EnqueueBody } from '../schemas.js';
+
+export function statusUrl(queue: string, id: string): string {
+  return `/api/jobs/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`;
+}
+
+/** The tenant a request is confined to; undefined for an admin key, which sees every tenant. */
+export const scopeOf = (res: Response): string | undefined => res.locals.tenant as string | undefined;
+export const isAdmin = (res: Response) => res.locals.role === 'admin';
+
+export function queueAccess(queues: readonly QueueName[]) {
+  const knownQueue = (queue: string): QueueName => {
+    if (!isQueueName(queue) || !queues.includes(queue)) throw unknownQueue(queue);
+    return queue;
+  };
+  /** A queue whose definition says `access: 'admin'` (housekeeping) takes no change from a user key. */
+  const changeable = (queue: string, res: Response): QueueName => {
+    const known = knownQueue(queue);
+    if (QUEUES[known].access === 'admin' && res.locals.role !== 'admin') {
+      throw new ApiError(403, 'forbidden', `queue "${known}" takes jobs from admin keys only`);
+    }
+    return known;
+  };
+  return { knownQueue, changeable };
+}
+
+/** The job belongs to the key's tenant, never to one the body names; an admin's to the default tenant. */
+export function toInput(body: EnqueueBody, tenant: string): EnqueueInput {
+  return {
+    queue: body.queue,
+    tenant,
+    data: body.data,
+    ...(body.name !== undefined ? { name: body.name } : {}),
+    ...(body.priority !== undefined ? { priority: body.priority } : {}),
+    ...(body.delay !== undefined ? { delayMs: body.delay } : {}),
+    ...(body.runAt !== undefined ? { runAt: new Date(body.runAt) } : {}),
+    ...(body.attempts !== undefined ? { attempts: body.attempts } : {}),
+    ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+    ...(body.dedupKey !== undefined ? { dedupKey: body.dedupKey } : {}),
+    ...(body.projectId !== undefined ? { projectId: body.projectId } : {}),
+    ...(body.callbackUrl !== undefined ? { callbackUrl: body.callbackUrl } : {}),
+  };
+}

@@ -5,6 +5,7 @@
 // record and wake the loop; only tick acts. Starting a process and reading the
 // clock are given to it, so tests drive it with fake workers and a fake clock.
 // How many processes each queue runs is the autoscaler's (autoscaler.ts).
+// Longer than ~300 lines on purpose: each pass step is a short method over the same few fields, read in order from tick().
 import os from 'node:os';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';

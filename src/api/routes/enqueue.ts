@@ -38,6 +38,7 @@ function answerOf(enqueued: Enqueued, queue: string) {
 
 const isNew = (enqueued: Enqueued) => enqueued.kind === 'created' && enqueued.result.created;
 
+// Whole on purpose: both hot routes close over what is made once here (the limiter, metric children, schemas).
 export function enqueueRouter(ctx: ApiContext): Router {
   const { metrics } = ctx;
   const router = Router();

@@ -5,6 +5,7 @@
 // is, the worker's pipeline decides (src/workers/pipeline.ts), not this file.
 // Nothing here runs on the success path but BullMQ itself: no extra round trip
 // per completed job.
+// A little over ~300 lines on purpose: the fetch loop and what it records around BullMQ share one Worker and its events.
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';

@@ -1,6 +1,7 @@
 // The store contract: everything the api, the supervisor and the worker runtime
 // may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
 // proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
+// Longer than our other files on purpose: the contract reads best as one documented page.
 import type { JobController } from './job-controller.js';
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';

@@ -1,10 +1,10 @@
 // What a graceful recycle costs: a leaky no-op queue run by a supervisor that
-// recycles its worker every ~200 jobs (QUEUE_<NAME>_MAX_JOBS=200), against the
+// recycles its worker every --max-jobs jobs (QUEUE_<NAME>_MAX_JOBS, default 200), against the
 // same queue never recycled, and against a bare BullMQ Worker, in the same run.
 // The supervisor runs built (dist/, as pm2 runs it). Reports throughput, the dip,
 // and the gap: the longest time in which no job of the queue was running.
 //
-//   node --import tsx bench/recycle.ts [--jobs 4000] [--concurrency 8] [--rounds 3] [--ms 0]
+//   node --import tsx bench/recycle.ts [--jobs 4000] [--concurrency 8] [--rounds 3] [--ms 0] [--max-jobs 200]
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,12 +24,14 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
     ms: { type: 'string', default: '0' },
+    'max-jobs': { type: 'string', default: '200' },
   },
 });
 const jobs = Number(values.jobs);
 const concurrency = Number(values.concurrency);
 const rounds = Number(values.rounds);
 const jobMs = Number(values.ms);
+const maxJobs = Number(values['max-jobs']);
 
 // The production defaults, keeping every completed job: the gap is read from their timestamps.
 const JOBS = { ...loadConfig({}).jobs, keepCompleted: { count: 1_000_000, ageSeconds: 86_400 } };
@@ -37,6 +39,8 @@ const JOBS = { ...loadConfig({}).jobs, keepCompleted: { count: 1_000_000, ageSec
 interface Result {
   rate: number;
   maxGapMs: number;
+  /** The most jobs one worker process ran, from each job's last `active` timeline entry (host:pid). */
+  maxPerWorker: number;
   recycles: number;
 }
 
@@ -56,9 +60,14 @@ async function waitCompleted(store: Store): Promise<void> {
 /** Throughput from the first start to the last finish, and the longest stretch with no job running. */
 async function measure(store: Store, ids: string[]): Promise<Omit<Result, 'recycles'>> {
   const spans: [number, number][] = [];
+  const perWorker = new Map<string, number>();
   for (let i = 0; i < ids.length; i += 200) {
     const views = await Promise.all(ids.slice(i, i + 200).map((id) => store.get(QUEUE, id)));
     for (const v of views) if (v?.startedAt && v.finishedAt) spans.push([Date.parse(v.startedAt), Date.parse(v.finishedAt)]);
+    for (const v of views) {
+      const ranOn = v?.timeline.filter((e) => e.event === 'active').at(-1)?.detail;
+      if (ranOn) perWorker.set(ranOn, (perWorker.get(ranOn) ?? 0) + 1);
+    }
   }
   spans.sort((a, b) => a[0] - b[0]);
   let maxGapMs = 0;
@@ -68,7 +77,7 @@ async function measure(store: Store, ids: string[]): Promise<Omit<Result, 'recyc
     coveredUntil = Math.max(coveredUntil, end);
   }
   const elapsed = coveredUntil - spans[0]![0];
-  return { rate: spans.length / (elapsed / 1000), maxGapMs };
+  return { rate: spans.length / (elapsed / 1000), maxGapMs, maxPerWorker: Math.max(0, ...perWorker.values()) };
 }
 
 function startSupervisor(prefix: string, maxJobs: number): { child: ChildProcess; lines: string[] } {
@@ -133,14 +142,14 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     arms.bare.push(await bareRound());
     arms.never.push(await supervisedRound(0));
-    arms.recycled.push(await supervisedRound(200));
+    arms.recycled.push(await supervisedRound(maxJobs));
   }
   const rate = (rs: Result[]) => median(rs.map((x) => x.rate));
   const gap = (rs: Result[]) => median(rs.map((x) => x.maxGapMs));
-  console.log('| arm | jobs/s | longest gap (ms) | recycles | vs never recycled | vs bare BullMQ |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log('| arm | jobs/s | longest gap (ms) | most jobs in one process | recycles | vs never recycled | vs bare BullMQ |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const [name, rs] of Object.entries(arms)) {
-    console.log(`| ${name} | ${rate(rs).toFixed(0)} | ${gap(rs)} | ${rs.map((x) => x.recycles).join(', ')} | ${(rate(rs) / rate(arms.never)).toFixed(2)} | ${(rate(rs) / rate(arms.bare)).toFixed(2)} |`);
+    console.log(`| ${name} | ${rate(rs).toFixed(0)} | ${gap(rs)} | ${Math.max(...rs.map((x) => x.maxPerWorker))} | ${rs.map((x) => x.recycles).join(', ')} | ${(rate(rs) / rate(arms.never)).toFixed(2)} | ${(rate(rs) / rate(arms.bare)).toFixed(2)} |`);
   }
   console.log(`\ndip (recycled vs never): ${((1 - rate(arms.recycled) / rate(arms.never)) * 100).toFixed(1)} %`);
 }

@@ -2,10 +2,10 @@
 // mode: how many jobs are ready to run (not delayed, not a parent waiting on its
 // children) and since when the oldest of them waits. Each mode's file calls it.
 import { expect } from 'chai';
-import { openStore, type Store } from '../../src/lib/store/index.js';
+import type { Store } from '../../src/lib/store/index.js';
 import { uniqueName } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
-import { TEST_JOBS, type ModeHarness } from './describe-store.js';
+import { useModeStore, type ModeHarness } from './describe-store.js';
 
 /** A clock tick later than `after`, so that two jobs never share a millisecond. */
 const tickAfter = (after: number) => waitFor(() => Date.now() > after + 2, { intervalMs: 1, message: 'the clock to move' });
@@ -15,15 +15,7 @@ export function describeBacklog(mode: string, harness: ModeHarness): void {
     this.timeout(30_000);
     let store: Store;
 
-    before(async function () {
-      await harness.require(this);
-      store = await openStore(harness.config(TEST_JOBS));
-    });
-
-    after(async () => {
-      await store?.close();
-      await harness.cleanup();
-    });
+    useModeStore(harness, (opened) => (store = opened));
 
     it('counts nothing ready and no oldest waiting job on an empty queue', async () => {
       const queue = uniqueName('q');

@@ -33,6 +33,20 @@ export const TEST_JOBS: StoreConfig['jobs'] = {
 
 type Run = (data: any, ctx: HandlerContext) => Promise<unknown>;
 
+/** A suite's store over its mode: opened before the suite (or skipped), closed and cleaned up after it. */
+export function useModeStore(harness: ModeHarness, opened: (store: Store) => void): void {
+  let store: Store | undefined;
+  before(async function () {
+    await harness.require(this);
+    store = await openStore(harness.config(TEST_JOBS));
+    opened(store);
+  });
+  after(async () => {
+    await store?.close();
+    await harness.cleanup();
+  });
+}
+
 export function describeStore(mode: string, harness: ModeHarness): void {
   describe(`store conformance [${mode}]`, function () {
     this.timeout(60_000);
@@ -40,15 +54,7 @@ export function describeStore(mode: string, harness: ModeHarness): void {
     let runtimes: Runtime[] = [];
     let queue: string;
 
-    before(async function () {
-      await harness.require(this);
-      store = await openStore(harness.config(TEST_JOBS));
-    });
-
-    after(async () => {
-      await store?.close();
-      await harness.cleanup();
-    });
+    useModeStore(harness, (opened) => (store = opened));
 
     beforeEach(() => {
       queue = uniqueName('q');

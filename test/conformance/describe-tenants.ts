@@ -5,11 +5,11 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { NotFoundError, StateConflictError } from '../../src/lib/errors.js';
-import { openStore, type JobView, type Store } from '../../src/lib/store/index.js';
+import type { JobView, Store } from '../../src/lib/store/index.js';
 import { startRuntime, type Runtime } from '../../src/workers/runtime.js';
 import { uniqueName } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
-import { TEST_JOBS, type ModeHarness } from './describe-store.js';
+import { useModeStore, type ModeHarness } from './describe-store.js';
 
 const silent = pino({ level: 'silent' });
 const ids = (jobs: JobView[]) => jobs.map((j) => j.id);
@@ -21,14 +21,7 @@ export function describeTenants(mode: string, harness: ModeHarness): void {
     let queue: string;
     let runtime: Runtime | undefined;
 
-    before(async function () {
-      await harness.require(this);
-      store = await openStore(harness.config(TEST_JOBS));
-    });
-    after(async () => {
-      await store?.close();
-      await harness.cleanup();
-    });
+    useModeStore(harness, (opened) => (store = opened));
     beforeEach(() => {
       queue = uniqueName('qt');
     });

@@ -2,6 +2,7 @@
 // a 503 that says the job was not created must be true; with an Idempotency-Key retried until
 // it is answered, every key ends with exactly one job (README, What happens when…).
 import { expect } from 'chai';
+import { waitFor } from '../helpers/wait.js';
 import { killApi, startApi, type RunningApi } from '../helpers/api.js';
 import { useFaults } from './harness.js';
 
@@ -52,7 +53,8 @@ describe('faults: enqueue through the api during a Redis outage', function () {
       }
     };
     const keyedClient = Promise.all([0, 1, 2, 3].map(keyedLane));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Traffic flowing before the outage: both kinds of client have had jobs accepted.
+    await waitFor(() => keyless.some((a) => a.status === 202) && [...keyed.values()].some((r) => r.id), { timeoutMs: 10_000, message: 'enqueues accepted before the outage' });
     await t.server.stop();
     await new Promise((resolve) => setTimeout(resolve, 4000));
     await t.server.start();

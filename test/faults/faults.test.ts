@@ -28,7 +28,7 @@ for (const backend of ['redis', 'postgres'] as const) {
       await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'a worker');
       const ids = await enqueue(3, LONG_JOB_MS);
       await waitFor(() => ids.every((id) => startsOf(id) === 1), { timeoutMs: 20_000, message: 'all three running' });
-      await new Promise((resolve) => setTimeout(resolve, 1200)); // a heartbeat names them
+      await t.claimed(ids);
       const [pid] = workerPids(supervisor.logs);
       const killedAt = Date.now();
       process.kill(pid!, 'SIGKILL');

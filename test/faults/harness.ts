@@ -24,6 +24,8 @@ export interface FaultContext {
   enqueue(count: number, ms: number, retryMs?: number): Promise<string[]>;
   allCompleted(ids: string[], timeoutMs?: number): Promise<NonNullable<Awaited<ReturnType<Store['get']>>>[]>;
   startsOf(id: string): number;
+  /** Resolves once a worker's heartbeat has named every one of these jobs (its claims in the store; the supervisor got the same beat first). */
+  claimed(ids: string[]): Promise<void>;
 }
 
 export function useFaults(backend: Backend): FaultContext {
@@ -70,5 +72,11 @@ export function useFaults(backend: Backend): FaultContext {
     return views.every((v) => v?.state === 'completed') && (views as NonNullable<(typeof views)[number]>[]);
   }, { timeoutMs, intervalMs: 200, message: `${ids.length} jobs completed` });
   t.startsOf = (id) => readLedger(t.ledger).filter((l) => l === `start ${id}`).length;
+  t.claimed = async (ids) => {
+    await waitFor(async () => {
+      const held = new Set((await t.store.claimsOf(os.hostname())).flatMap((c) => c.held.map((h) => h.id)));
+      return ids.every((id) => held.has(id));
+    }, { timeoutMs: 10_000, intervalMs: 50, message: 'a heartbeat naming the jobs' });
+  };
   return t;
 }

@@ -11,8 +11,6 @@ import { useFaults } from './harness.js';
 const STUCK_MS = 120_000;
 const RETRY_MS = 300;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 for (const backend of ['redis', 'postgres'] as const) {
   describe(`faults: supervisor and host restarts [${backend}]`, function () {
     this.timeout(120_000);
@@ -28,7 +26,7 @@ for (const backend of ['redis', 'postgres'] as const) {
       await running(supervisor);
       const ids = await t.enqueue(3, STUCK_MS, RETRY_MS);
       await waitFor(() => ids.every((id) => t.startsOf(id) === 1), { timeoutMs: 20_000, message: 'three jobs running' });
-      await sleep(1200);
+      await t.claimed(ids);
       return ids;
     };
     /**
@@ -56,7 +54,7 @@ for (const backend of ['redis', 'postgres'] as const) {
       await running(first);
       const orphaned = await t.enqueue(2, 20_000); // longer than a supervisor takes to start on a loaded machine
       await waitFor(() => orphaned.every((id) => t.startsOf(id) === 1), { timeoutMs: 20_000, message: 'two jobs running' });
-      await sleep(1200); // a heartbeat has named them: the new supervisor must leave a live orphan's claims alone
+      await t.claimed(orphaned); // the new supervisor must leave a live orphan's claims alone
       process.kill(first.child.pid!, 'SIGKILL');
       const second = t.start({ QUEUE_AI_CONCURRENCY: '2' });
       const since = await startedAt(second);

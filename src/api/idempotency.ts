@@ -44,7 +44,7 @@ export async function enqueueOnce(ctx: ApiContext, input: EnqueueInput, key: str
     if (found.created) return { kind: 'gone', queue: found.queue, id: found.id };
   }
   const result = await add(ctx, { ...input, jobId: record.id });
-  await ctx.store.markIdempotencyCreated(key, record).catch(() => {}); // without it a retry still finds the job by id
+  await ctx.call(ctx.store.markIdempotencyCreated(key, record)).catch(() => {}); // without it a retry still finds the job by id
   return { kind: 'created', result };
 }
 
@@ -95,7 +95,7 @@ export async function enqueueBulkOnce(ctx: ApiContext, inputs: EnqueueInput[], k
   const toAdd = inputs.flatMap((input, i) => (answers[i] ? [] : [{ index: i, input: { ...input, jobId: (found[i] ?? mine[i]!).id } }]));
   const added = await addBulk(ctx, toAdd.map(({ input }) => input));
   for (const [n, { index }] of toAdd.entries()) answers[index] = { kind: 'created', result: added[n]! };
-  await Promise.all(toAdd.map(({ index }) => ctx.store.markIdempotencyCreated(keys[index]!, found[index] ?? mine[index]!).catch(() => {})));
+  await Promise.all(toAdd.map(({ index }) => ctx.call(ctx.store.markIdempotencyCreated(keys[index]!, found[index] ?? mine[index]!)).catch(() => {})));
   return answers as Enqueued[];
 }
 

@@ -17,17 +17,6 @@ export interface EventStream {
 
 const open = new Set<Response>();
 let heartbeat: NodeJS.Timeout | undefined;
-let heartbeatMs = HEARTBEAT_MS;
-
-/** Tests shorten it; takes effect for the next timer. */
-export function setHeartbeatMs(ms: number): void {
-  heartbeatMs = ms;
-  if (heartbeat) {
-    clearInterval(heartbeat);
-    heartbeat = undefined;
-    armHeartbeat();
-  }
-}
 
 function armHeartbeat(): void {
   if (heartbeat || open.size === 0) return;
@@ -37,7 +26,7 @@ function armHeartbeat(): void {
       clearInterval(heartbeat);
       heartbeat = undefined;
     }
-  }, heartbeatMs);
+  }, HEARTBEAT_MS);
   heartbeat.unref();
 }
 

@@ -2,6 +2,7 @@
 // wait for a job over its event stream (polling when the stream cannot be had), follow
 // events, and check a webhook's signature. Node's own fetch and crypto, nothing else.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { SIGNATURE_HEADER, verifySignature } from '../lib/webhook-signature.js';
 import { readFrames } from './sse.js';
 import { FINAL_STATES, type EnqueueOptions, type Enqueued, type Job, type JobPage, type ListQuery, type QueueData, type RedriveFilters, type RedriveResult, type StreamEvent } from './types.js';
@@ -95,11 +96,7 @@ export class JobvisorClient {
     for (;;) {
       const job = await this.get(queue, id);
       if (FINAL_STATES.includes(job.state)) return job;
-      await new Promise((resolve, reject) => {
-        const timer = setTimeout(resolve, this.pollMs);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-        if (signal.aborted) clearTimeout(timer);
-      });
+      await delay(this.pollMs, undefined, { signal }); // rejects with the abort, and leaves no listener behind
     }
   }
 

@@ -2,17 +2,17 @@
 import { Router } from 'express';
 import { jsonBody } from '../body.js';
 import type { ApiContext } from '../context.js';
-import { unknownQueue } from '../errors.js';
-import { isQueueName } from '../../queues/index.js';
 import { redrive } from '../redrive.js';
 import { queueParams, redriveBody } from '../schemas.js';
 import { limitsOf, queueStats } from '../stats.js';
 import { parse } from '../validate.js';
+import { queueAccess } from './access.js';
 
 const DEFAULT_REDRIVE_LIMIT = 1000;
 
 export function adminRouter(ctx: ApiContext): Router {
   const { store, call, queues, auth } = ctx;
+  const { knownQueue } = queueAccess(queues);
   const router = Router();
   const admin = auth.require('admin');
   const limits = limitsOf(ctx.config.queues);
@@ -24,15 +24,14 @@ export function adminRouter(ctx: ApiContext): Router {
   for (const action of ['pause', 'resume'] as const) {
     router.post(`/queues/:queue/${action}`, admin, ...jsonBody(ctx.config.api), async (req, res) => {
       const { queue } = parse(queueParams, req.params, 'params');
-      if (!isQueueName(queue) || !queues.includes(queue)) throw unknownQueue(queue);
+      knownQueue(queue);
       await call(action === 'pause' ? store.pause(queue) : store.resume(queue));
       res.json({ queue, paused: await call(store.isPaused(queue)) });
     });
   }
 
   router.post('/queues/:queue/retry-failed', admin, ...jsonBody(ctx.config.api), async (req, res) => {
-    const { queue } = parse(queueParams, req.params, 'params');
-    if (!isQueueName(queue) || !queues.includes(queue)) throw unknownQueue(queue);
+    const queue = knownQueue(parse(queueParams, req.params, 'params').queue);
     const body = parse(redriveBody, req.body ?? {}, 'body');
     res.json(await redrive(store, call, queue, {
       ...body,

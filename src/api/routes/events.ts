@@ -7,13 +7,14 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { ApiContext } from '../context.js';
-import { ApiError, unknownJob, unknownQueue } from '../errors.js';
+import { ApiError, unknownJob } from '../errors.js';
 import { apiJob } from '../job-shape.js';
 import { jobParams } from '../schemas.js';
 import { openEventStream, type EventStream } from '../sse.js';
 import { parse } from '../validate.js';
 import { eventIdAfter, type JobEvent, type JobState, type JobView } from '../../lib/store/index.js';
-import { isQueueName, type QueueName } from '../../queues/index.js';
+import type { QueueName } from '../../queues/index.js';
+import { isAdmin, queueAccess, scopeOf } from './access.js';
 
 const FINAL: readonly JobState[] = ['completed', 'failed', 'cancelled'];
 /** Events after which a job may have reached its final state: the stream reads it to know. */
@@ -28,10 +29,6 @@ const eventsQuery = z.strictObject({
   /** Admin keys only: one tenant's events. */
   tenant: z.string().min(1).max(64).optional(),
 });
-
-/** The tenant a request is confined to; undefined for an admin key (as in jobs.ts). */
-const scopeOf = (res: Response): string | undefined => res.locals.tenant as string | undefined;
-const isAdmin = (res: Response) => res.locals.role === 'admin';
 
 function frame(event: JobEvent) {
   return { queue: event.queue, jobId: event.jobId, ...(event.detail === undefined ? {} : { detail: event.detail }) };
@@ -49,10 +46,7 @@ export function eventsRouter(ctx: ApiContext): Router {
   return router;
 }
 
-function knownQueue(ctx: ApiContext, queue: string): QueueName {
-  if (!isQueueName(queue) || !ctx.queues.includes(queue)) throw unknownQueue(queue);
-  return queue;
-}
+const knownQueue = (ctx: ApiContext, queue: string): QueueName => queueAccess(ctx.queues).knownQueue(queue);
 
 /** One job's events: what was missed (Last-Event-ID), then a snapshot, then everything until it ends. */
 async function followJob(ctx: ApiContext, req: Request, res: Response): Promise<void> {

@@ -11,6 +11,7 @@ import type { Logger } from '../../lib/logger.js';
 import { checkShape } from '../body.js';
 import { ApiError, errorHandler, send } from '../errors.js';
 import { storeCaller, type StoreCall } from '../store-call.js';
+import { statusUrl } from './access.js';
 import { InvalidScheduleError, schedulePatchSchema, updateSchedule } from '../../queues/schedules.js';
 import type { Store } from '../../lib/store/index.js';
 
@@ -57,7 +58,7 @@ export function schedulesRouter(store: Store, { call = storeCaller(5000), maxJso
 
   router.post('/:name/run', async (req, res) => {
     const job = await call(store.schedules.runNow(req.params.name));
-    res.status(202).json({ id: job.id, queue: job.queue, state: job.state, statusUrl: `/api/jobs/${job.queue}/${job.id}` });
+    res.status(202).json({ id: job.id, queue: job.queue, state: job.state, statusUrl: statusUrl(job.queue, job.id) });
   });
 
   router.use(scheduleErrors, errorHandler(logger));

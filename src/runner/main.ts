@@ -15,7 +15,7 @@ import type { PostgresReady } from './postgres.js';
 import { CONFIG_ERROR_EXIT, runMain } from '../lib/entry.js';
 import { backoffDelay, isHealthy } from '../supervisor/policy.js';
 
-/** The supervisor's crash backoff (1 s × 2^n), capped lower: one terminal, a person waiting on it. */
+/** The supervisor's crash backoff (backoffBaseMs × 2^n), capped lower: one terminal, a person waiting on it. */
 const BACKOFF = { backoffBaseMs: 1000, backoffMaxMs: 30_000 };
 const HEALTHY_UPTIME_MS = 60_000;
 const POSTGRES_STOP_MS = 20_000;

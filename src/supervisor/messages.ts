@@ -89,3 +89,12 @@ export function isSupervisorMessage(value: unknown): value is SupervisorMessage 
   const type = (value as { type?: unknown } | null)?.type;
   return type === 'drain' || type === 'hold' || type === 'metrics' || type === 'state';
 }
+
+/**
+ * The worker enforces max-jobs itself (it starts the N-th job, then fetches nothing); the
+ * supervisor starts its replacement this many starts in, one round of its concurrency early,
+ * so that the queue has a fetching worker when the old one stops.
+ */
+export function replaceAtStarts(maxJobs: number, concurrency: number): number {
+  return Math.max(1, maxJobs - concurrency);
+}

@@ -2,6 +2,7 @@
 // when a worker is dead, how long to wait before a restart, when a queue is
 // crash-looping, when the host is short of memory. supervisor.ts applies them.
 import type { RestartReason } from '../lib/metric-names.js';
+import { replaceAtStarts } from './messages.js';
 
 export interface PolicySettings {
   /** A worker silent this long (a blocked event loop) is killed and replaced. */
@@ -35,7 +36,7 @@ export const DEFAULT_POLICY: PolicySettings = {
   pressureCooldownMs: 30_000,
 };
 
-/** 1 s × 2^n, capped: n is the number of crashes since the queue was last healthy. */
+/** backoffBaseMs × 2^n (1 s by default), capped at backoffMaxMs: n is the number of crashes since the queue was last healthy. */
 export function backoffDelay(crashesSinceHealthy: number, policy: Pick<PolicySettings, 'backoffBaseMs' | 'backoffMaxMs'>): number {
   return Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.min(crashesSinceHealthy, 30));
 }
@@ -79,15 +80,6 @@ export interface WorkerFacts {
   zombies: number;
   /** The worker said it reached max-jobs and fetches nothing more. */
   fetchingStopped?: boolean;
-}
-
-/**
- * The worker enforces max-jobs itself (it starts the N-th job, then fetches nothing); the
- * supervisor starts its replacement this many starts in, one round of its concurrency early,
- * so that the queue has a fetching worker when the old one stops.
- */
-export function replaceAtStarts(maxJobs: number, concurrency: number): number {
-  return Math.max(1, maxJobs - concurrency);
 }
 
 /** Why a running worker should be replaced gracefully now, if it should. */

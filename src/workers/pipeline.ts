@@ -10,6 +10,7 @@ import { DEFAULT_TENANT } from '../lib/tenants.js';
 import { endProcessSpan, startProcessSpan } from '../lib/tracing.js';
 import { retries, type ActiveJob, type JobController, type JobOutcome, type Store } from '../lib/store/index.js';
 import type { HandlerContext, RunnableHandler } from '../queues/define.js';
+import { validateWith } from '../queues/validate.js';
 import type { WorkerStats } from '../supervisor/messages.js';
 import type { WorkerMetrics } from './metrics.js';
 
@@ -43,11 +44,9 @@ export function outcomeOf(thrown: unknown, signal: AbortSignal, finalAttempt: bo
 /** The data as the queue's schema parses it; invalid data fails the job for good, saying which field. */
 function validate(handler: RunnableHandler, data: unknown): unknown {
   if (!handler.schema) return data; // a handler written in plain JavaScript may still leave it out
-  const parsed = handler.schema.safeParse(data);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue?.path.length ? issue.path.join('.') : 'data';
-  throw new UnrecoverableError(`invalid job data: ${where}: ${issue?.message ?? 'invalid'}`);
+  const checked = validateWith(handler.schema, data); // the api's own check, so both name a field alike
+  if (checked.ok) return checked.data;
+  throw new UnrecoverableError(`invalid job data: ${checked.field}: ${checked.message}`);
 }
 
 /** The timeout's timer callback: it aborts the same switch a cancel request does. */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import type { Logger } from '../lib/logger.js';
 import type { Consumer, ConsumeOptions, ProcessRecord, Store } from '../lib/store/index.js';
 import type { RunnableHandler } from '../queues/define.js';
-import type { WorkerMessage } from '../supervisor/messages.js';
+import { replaceAtStarts, type WorkerMessage } from '../supervisor/messages.js';
 import { Heartbeat } from './heartbeat.js';
 import { workerMetrics, type WorkerMetrics } from './metrics.js';
 import { JobPipeline, type JobCounters } from './pipeline.js';
@@ -56,7 +56,7 @@ export function startRuntime(options: RuntimeOptions): Runtime {
   let heartbeat: Heartbeat | undefined;
   const started = (count: number) => {
     // The supervisor starts the replacement a little before the last job, and learns of the last one at once.
-    if (maxJobs > 0 && count === Math.max(1, maxJobs - options.concurrency)) void heartbeat?.beat().catch(() => {});
+    if (maxJobs > 0 && count === replaceAtStarts(maxJobs, options.concurrency)) void heartbeat?.beat().catch(() => {});
     if (maxJobs > 0 && count === maxJobs) options.send?.({ type: 'fetching-stopped', started: count });
   };
   const consumer = store.consume(queue, pipeline.run, consumeOptions, { recorded: pipeline.recorded, started });

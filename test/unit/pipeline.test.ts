@@ -97,7 +97,7 @@ describe('job pipeline: one attempt', () => {
     const p = pipeline(async () => (ran = true), { schema: z.object({ n: z.number() }) });
     const outcome = await p.run(activeJob({ data: { n: 'x' } }), new JobController());
     expect(outcome.kind).to.equal('failed');
-    expect((outcome as { error: Error }).error.message).to.match(/^invalid job data: n: /);
+    expect((outcome as { error: Error }).error.message).to.match(/^invalid job data: data\.n: /);
     expect(ran).to.equal(false);
   });
 

@@ -1,6 +1,7 @@
 // Queue-wide questions: counts per state (BullMQ's lists plus the record of cancelled
 // jobs), the jobs ready to run (by priority too), and whether the backend answers in time.
 import type { Queue } from 'bullmq';
+import { PRIORITIES } from './job-options.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { StoreContext } from './store-context.js';
 import type { StateCounts } from './types.js';
@@ -20,9 +21,6 @@ export async function countJobs(ctx: StoreContext, queue: string): Promise<State
     cancelled,
   };
 }
-
-/** BullMQ priority 0 is its plain wait list, which its workers take before any prioritized job; jobvisor's are 1 … 10. */
-const PRIORITIES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 /** One read on Redis (a script) and on PostgreSQL (one query): jobs ready to run, by priority. */
 export async function waitingByPriority(queue: Queue): Promise<number[]> {

@@ -2,7 +2,7 @@
 // the backend factory (PostgreSQL only) and where the side data lives.
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { FlowProducer, Queue, QueueEvents, QueueEventsProducer, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents, Worker, createPostgresBackend, type ConnectionOptions, type Processor, type WorkerOptions } from 'bullmq';
 import { openPgSideData, openRedisSideData, type SideData } from './side/index.js';
 import { FAIL_FAST_CONNECT_MS } from './side/pg.js';
 import { ensureEmbeddedPostgres, type EmbeddedServer } from './embedded.js';
@@ -62,17 +62,11 @@ export function createWorker(engine: Engine, name: string, processor: Processor,
 }
 
 type QueueEventsCtor = new (name: string, opts: object, factory?: unknown) => QueueEvents;
-type EventsProducerCtor = new (name: string, opts: object, factory?: unknown) => QueueEventsProducer;
 
 /** A reader of a queue's event stream: it blocks, so it gets a connection of its own (the worker's kind). */
-export function createQueueEvents(engine: Engine, name: string, options: { blockingTimeout?: number } = {}): QueueEvents {
+export function createQueueEvents(engine: Engine, name: string): QueueEvents {
   const { opts, factory } = engine.queueArgs('worker');
-  return new (QueueEvents as unknown as QueueEventsCtor)(name, { ...opts, ...options }, factory);
-}
-
-export function createEventsProducer(engine: Engine, name: string): QueueEventsProducer {
-  const { opts, factory } = engine.queueArgs('queue');
-  return new (QueueEventsProducer as unknown as EventsProducerCtor)(name, opts, factory);
+  return new (QueueEvents as unknown as QueueEventsCtor)(name, opts, factory);
 }
 
 export function createFlowProducer(engine: Engine): FlowProducer {

@@ -20,13 +20,16 @@ const KEEP_LOG_LINES = 500;
 
 export type JobOptions = JobsOptions & { timeoutMs: number; tenant: string; projectId?: string; traceContext?: Record<string, string>; callbackUrl?: string };
 
+/** A job's priority when its enqueue names none: BullMQ's prioritized set, 1 the most urgent. */
+export const DEFAULT_PRIORITY = 5;
+
+/** BullMQ priority 0 is its plain wait list, which its workers take before any prioritized job; jobvisor's are 1 … 10. */
+export const PRIORITIES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+
 /**
  * BullMQ's deduplication id: the key within its tenant. Tenant names hold no `:`,
  * so no key of one tenant can spell another's.
  */
-/** A job's priority when its enqueue names none: BullMQ's prioritized set, 1 the most urgent. */
-export const DEFAULT_PRIORITY = 5;
-
 export function dedupId(tenant: string, dedupKey: string): string {
   return `${tenant}:${dedupKey}`;
 }

@@ -1,6 +1,7 @@
 // BullMQ's job, as jobvisor shows it: one state out of six, a timeline, ISO
 // times. Pure functions over plain fields, so they are tested with numbers.
 import { DEFAULT_TENANT } from '../tenants.js';
+import { DEFAULT_PRIORITY } from './job-options.js';
 import type { BackoffSpec, JobState, JobView, Progress, TimelineEntry, TimelineEvent } from './types.js';
 
 /** The fields of a BullMQ Job that the view reads. */
@@ -122,7 +123,7 @@ export function toView(queue: string, job: RawJob, state: JobState, logLines: st
     queue,
     name: job.name,
     state,
-    priority: job.opts.priority || 5,
+    priority: job.opts.priority || DEFAULT_PRIORITY,
     progress: progressOf(job.progress),
     data: job.data,
     attempts: job.attemptsStarted ?? job.attemptsMade,

@@ -2,10 +2,9 @@
 // run, and how long the longest-waiting ready job has waited (queue latency).
 // Read through BullMQ's getters only, in orders both backends agree on.
 import type { Job, Queue } from 'bullmq';
+import { PRIORITIES } from './job-options.js';
 import type { OldestJobs } from './types.js';
 
-/** jobvisor gives every job a priority 1–10; BullMQ keeps priority 0 in its plain wait list. */
-const PRIORITIES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 /**
  * Active jobs are few (the queue's concurrency × its processes), but neither
  * backend keeps them in start order (PostgreSQL lists them by enqueue order), so

@@ -1,7 +1,8 @@
 // The api as an express app, without listening: server.ts listens, tests use
 // supertest or their own socket. The app never runs a handler; it reads and
 // writes the store, each call bounded in time.
-import express, { type Express, type Router } from 'express';
+import type { RequestListener } from 'node:http';
+import express, { type Router } from 'express';
 import { QUEUE_NAMES } from '../queues/index.js';
 import type { Config } from '../lib/config.js';
 import type { Logger } from '../lib/logger.js';
@@ -15,12 +16,13 @@ import { adminRouter } from './routes/admin.js';
 import { eventsRouter } from './routes/events.js';
 import { fleetRouter } from './routes/fleet.js';
 import { healthRouter } from './routes/health.js';
-import { enqueueRouter } from './routes/enqueue.js';
+import { enqueueHandlers, enqueueRouter } from './routes/enqueue.js';
+import { leanEnqueue } from './lean-enqueue.js';
 import { jobsRouter } from './routes/jobs.js';
 import { schedulesRouter } from './routes/schedules.js';
-import { requestLog } from './request-log.js';
+import { requestLog, requestStarter } from './request-log.js';
 import { sameOriginWrites } from './same-origin.js';
-import { securityHeaders } from './security-headers.js';
+import { securityHeaders, securityHeaderSetter } from './security-headers.js';
 import { limitsOf } from './stats.js';
 import { SupervisorMemory } from './supervisor-memory.js';
 import { storeCaller } from './store-call.js';
@@ -36,7 +38,8 @@ export interface AppOptions {
 }
 
 export interface App {
-  app: Express;
+  /** The server's request listener: the lean enqueue path (lean-enqueue.ts), then express for everything else. */
+  app: RequestListener;
   metrics: ApiMetrics;
   /** false when no API key is configured and every route is open. */
   authEnabled: boolean;
@@ -54,12 +57,16 @@ export function createApp(options: AppOptions): App {
   });
   const ctx: ApiContext = { store, call, queues, auth, metrics, supervisors, config, logger, waits: waitEstimator(store, call, logger) };
 
+  const start = requestStarter(logger, metrics);
+  const headers = securityHeaderSetter();
+  const enqueue = enqueueHandlers(ctx);
+
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(requestLog(logger, metrics), securityHeaders());
-  // Enqueue first: the hot path matches its route before any other router is tried.
-  app.use('/api', enqueueRouter(ctx));
+  app.use(requestLog(start), securityHeaders(headers));
+  // Enqueue first: what the lean path leaves to express matches its route before any other router is tried.
+  app.use('/api', enqueueRouter(ctx, enqueue));
 
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -70,5 +77,10 @@ export function createApp(options: AppOptions): App {
   app.use('/admin/fleet', fleetRouter(ctx));
   app.use(notFoundRoute);
   app.use(errorHandler(logger));
-  return { app, metrics, authEnabled: auth.enabled };
+
+  const lean = leanEnqueue(ctx, { handlers: enqueue, start, securityHeaders: headers });
+  const listener: RequestListener = (req, res) => {
+    if (!lean(req, res)) app(req, res);
+  };
+  return { app: listener, metrics, authEnabled: auth.enabled };
 }

@@ -6,6 +6,7 @@
 // A user key belongs to one tenant (README, Tenants): routes read it from
 // `res.locals.tenant`, which is unset for an admin key (every tenant).
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { ConfigError, type Config } from '../lib/config.js';
@@ -26,8 +27,8 @@ export interface Auth {
   /** false when no key is configured: every route is open. */
   readonly enabled: boolean;
   require(role: Role, options?: { basicChallenge?: boolean }): RequestHandler;
-  /** Who a request's key makes it, if anyone. */
-  callerOf(req: Request): Caller | undefined;
+  /** Who a request's key makes it, if anyone (on the bare request: the lean enqueue path asks too). */
+  callerOf(req: IncomingMessage): Caller | undefined;
 }
 
 const digest = (key: string) => createHash('sha256').update(key).digest();
@@ -42,15 +43,16 @@ function matchIndex(candidate: Buffer, keys: Buffer[]): number {
   return found;
 }
 
-export function presentedKey(req: Request): string | undefined {
-  const header = req.get('authorization');
+export function presentedKey(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7).trim() || undefined;
   if (header?.startsWith('Basic ')) {
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     return (colon >= 0 ? decoded.slice(colon + 1) : decoded) || undefined;
   }
-  return req.get('x-api-key')?.trim() || undefined;
+  const apiKey = req.headers['x-api-key'];
+  return (typeof apiKey === 'string' ? apiKey.trim() : undefined) || undefined;
 }
 
 /** Counts only what it is called for (failures); past the limit it answers 429 with Retry-After. */
@@ -76,7 +78,7 @@ export function createAuth(config: Pick<Config, 'apiKeys' | 'adminApiKeys' | 'pr
     throw new ConfigError('API_KEYS or ADMIN_API_KEYS: at least one key is required with NODE_ENV=production');
   }
 
-  const callerOf = (req: Request): Caller | undefined => {
+  const callerOf = (req: IncomingMessage): Caller | undefined => {
     if (!enabled) return { role: 'admin' };
     const key = presentedKey(req);
     if (!key) return undefined;

@@ -1,34 +1,44 @@
 // Request bodies: JSON only (415 otherwise), within the configured size (413),
 // with no NUL byte and no deeper nesting than the configured depth (400).
+// express's routes read them with express.json(); the lean enqueue path with
+// read-json.ts, through the same checks and the same errors.
+import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import type { ApiConfig } from '../lib/config.js';
 import { ApiError } from './errors.js';
 import { jsonShapeIssue } from './json-shape.js';
 
-const JSON_TYPES = ['application/json', 'application/*+json'];
+export const JSON_TYPES = ['application/json', 'application/*+json'];
+// type-is is what express's req.is() calls; it has no type declarations of its own.
+const typeis = require('type-is') as (req: IncomingMessage, types: string[]) => string | false | null;
 
-const hasBody = (req: Parameters<RequestHandler>[0]) =>
+const hasBody = (req: IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
-/**
- * A body, when there is one, must be JSON. With `required`, a request with no
- * JSON body at all is refused too (enqueue needs one).
- */
-export function jsonBody(api: Pick<ApiConfig, 'bodyLimitBytes' | 'maxJsonDepth'>, { required = false } = {}): RequestHandler[] {
-  const checkType: RequestHandler = (req, _res, next) => {
-    const isJson = Boolean(req.is(JSON_TYPES));
-    if ((hasBody(req) || required) && !isJson) {
-      return next(new ApiError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json'));
-    }
-    next();
-  };
-  return [checkType, express.json({ limit: api.bodyLimitBytes, type: JSON_TYPES, strict: true }), checkShape(api.maxJsonDepth)];
+export type BodyOptions = Pick<ApiConfig, 'bodyLimitBytes' | 'maxJsonDepth'>;
+
+/** The 415 of a body that is not JSON; with `required`, a request with no JSON body at all is refused too. */
+export function typeIssue(req: IncomingMessage, required: boolean): ApiError | undefined {
+  if ((hasBody(req) || required) && !typeis(req, JSON_TYPES)) {
+    return new ApiError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
+  }
+  return undefined;
+}
+
+/** The 400 of a parsed body with a NUL byte or nested too deep. */
+export function shapeIssue(body: unknown, maxDepth: number): ApiError | undefined {
+  const issue = jsonShapeIssue(body, maxDepth);
+  return issue && new ApiError(400, 'invalid_request', `invalid body: ${issue.field}: ${issue.message}`, { issues: [issue] });
+}
+
+export const jsonParser = (api: BodyOptions): RequestHandler => express.json({ limit: api.bodyLimitBytes, type: JSON_TYPES, strict: true });
+
+/** A body, when there is one, must be JSON; with `required` (enqueue needs one), there must be one. */
+export function jsonBody(api: BodyOptions, { required = false } = {}): RequestHandler[] {
+  const checkType: RequestHandler = (req, _res, next) => next(typeIssue(req, required));
+  return [checkType, jsonParser(api), checkShape(api.maxJsonDepth)];
 }
 
 export function checkShape(maxDepth: number): RequestHandler {
-  return (req, _res, next) => {
-    const issue = jsonShapeIssue(req.body, maxDepth);
-    if (!issue) return next();
-    next(new ApiError(400, 'invalid_request', `invalid body: ${issue.field}: ${issue.message}`, { issues: [issue] }));
-  };
+  return (req, _res, next) => next(shapeIssue(req.body, maxDepth));
 }

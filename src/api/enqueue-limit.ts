@@ -3,15 +3,18 @@
 // jobs it enqueues, so a bulk of 500 spends 500, all or nothing. Fixed
 // one-minute windows in this process's memory, as express-rate-limit's memory
 // store keeps them, at the cost of a Map lookup per request.
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
+import type { Caller } from './auth.js';
 import { ApiError } from './errors.js';
+import { callerOfResponse } from './routes/access.js';
 
 const WINDOW_MS = 60_000;
 
 export interface EnqueueLimit {
   /** Spends `cost` of the caller's budget, or throws a 429 (and spends nothing). Sets the RateLimit headers either way. */
-  take(req: Request, res: Response, cost: number): void;
+  take(caller: Caller, req: IncomingMessage, res: ServerResponse, cost: number): void;
 }
 
 export function enqueueLimit(limit: number): EnqueueLimit {
@@ -20,14 +23,15 @@ export function enqueueLimit(limit: number): EnqueueLimit {
   let window = 0;
   let spent = new Map<string, number>();
   return {
-    take(req, res, cost) {
+    take(caller, req, res, cost) {
       const now = Date.now();
       const current = Math.floor(now / WINDOW_MS);
       if (current !== window) {
         window = current;
         spent = new Map(); // every budget starts again with the window; no per-key timers to keep
       }
-      const key = (res.locals.keyId as string | undefined) ?? `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+      // The socket's address is express's req.ip here: the api trusts no proxy header.
+      const key = caller.keyId ?? `ip:${ipKeyGenerator(req.socket.remoteAddress ?? 'unknown')}`;
       const used = spent.get(key) ?? 0;
       const resetSeconds = Math.ceil(((current + 1) * WINDOW_MS - now) / 1000);
       res.setHeader('RateLimit-Policy', policy);
@@ -47,7 +51,7 @@ export function enqueueLimit(limit: number): EnqueueLimit {
 /** The limit as middleware, for a route whose every request enqueues one job. */
 export const takeOne = (limit: EnqueueLimit): RequestHandler => (req, res, next) => {
   try {
-    limit.take(req, res, 1);
+    limit.take(callerOfResponse(res), req, res, 1);
     next();
   } catch (error) {
     next(error);

@@ -1,6 +1,7 @@
 // Every failure an api request can meet, mapped to one status and the
 // {error: {code, message, details?}} shape. Nothing else reaches a client:
 // no stack trace, and no 500 for anything a client sent.
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { fieldIssues, InvalidCursorError, NotFoundError, StateConflictError, StoreUnavailableError } from '../lib/errors.js';
@@ -47,24 +48,40 @@ export function toApiError(error: unknown): ApiError | undefined {
   return undefined;
 }
 
-export function send(res: Parameters<RequestHandler>[1], error: ApiError): void {
+/**
+ * A JSON answer written on the bare response, so that express's routes and the
+ * lean enqueue path (lean-enqueue.ts) answer alike; no ETag (a hash of the body
+ * that no client of these answers revalidates).
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
+export function send(res: ServerResponse, error: ApiError): void {
   if (error.status === 503) res.setHeader('Retry-After', '5');
-  res.status(error.status).json({ error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } });
+  sendJson(res, error.status, { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } });
 }
 
 export const notFoundRoute: RequestHandler = (req, res) => {
   send(res, new ApiError(404, 'not_found', `no route ${req.method} ${req.path}`));
 };
 
+/** Any failure as its status and shape; what is not the client's doing is logged and a 500. */
+export function answerFailure(error: unknown, url: string, res: ServerResponse, logger: Logger): void {
+  const known = toApiError(error);
+  if (known) {
+    if (known.status === 503) logger.warn({ err: error, url }, 'store unavailable');
+    return send(res, known);
+  }
+  logger.error({ err: error, url }, 'request failed');
+  send(res, new ApiError(500, 'internal', 'internal error'));
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, next) => {
     if (res.headersSent) return next(error);
-    const known = toApiError(error);
-    if (known) {
-      if (known.status === 503) logger.warn({ err: error, url: req.originalUrl }, 'store unavailable');
-      return send(res, known);
-    }
-    logger.error({ err: error, url: req.originalUrl }, 'request failed');
-    send(res, new ApiError(500, 'internal', 'internal error'));
+    answerFailure(error, req.originalUrl, res, logger);
   };
 }

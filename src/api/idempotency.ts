@@ -4,10 +4,10 @@
 // first attempt never got through — BullMQ adds no second job with an id it has. A 503 always
 // names the id the job would have had, and whether the store may have created it.
 import { createHash } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { StoreUnavailableError } from '../lib/errors.js';
 import { newJobId, type EnqueueInput, type EnqueueResult, type IdempotencyRecord, type JobView } from '../lib/store/index.js';
-import { presentedKey } from './auth.js';
+import { presentedKey, type Caller } from './auth.js';
 import type { ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 
@@ -22,11 +22,11 @@ export type Enqueued =
   | { kind: 'gone'; queue: string; id: string };
 
 /** The request's key, scoped to its tenant; undefined without the header. */
-export function idempotencyKey(req: Request, res: Response): string | undefined {
-  const key = req.get('idempotency-key');
+export function idempotencyKey(req: IncomingMessage, caller: Caller): string | undefined {
+  const key = req.headers['idempotency-key'];
   if (key === undefined) return undefined;
-  if (!KEY_SHAPE.test(key)) throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1–255 printable ASCII characters');
-  const tenant = (res.locals.tenant as string | undefined) ?? digest(presentedKey(req) ?? 'open').slice(0, 32);
+  if (typeof key !== 'string' || !KEY_SHAPE.test(key)) throw new ApiError(400, 'invalid_request', 'Idempotency-Key must be 1–255 printable ASCII characters');
+  const tenant = caller.tenant ?? digest(presentedKey(req) ?? 'open').slice(0, 32);
   return `${tenant}:${key}`;
 }
 

@@ -24,11 +24,18 @@ function helmetHeaders(): { set: Header[]; removed: string[] } {
   return { set, removed };
 }
 
-export function securityHeaders(): RequestHandler {
+/** Sets helmet's headers on a response: express's middleware and the lean enqueue path call the same function. */
+export function securityHeaderSetter(): (res: ServerResponse) => void {
   const { set, removed } = helmetHeaders();
-  return (_req, res, next) => {
+  return (res) => {
     for (const [name, value] of set) res.setHeader(name, value);
     for (const name of removed) res.removeHeader(name);
+  };
+}
+
+export function securityHeaders(apply: (res: ServerResponse) => void): RequestHandler {
+  return (_req, res, next) => {
+    apply(res);
     next();
   };
 }

@@ -87,13 +87,13 @@ export function jobsRouter(ctx: ApiContext): Router {
 
   router.delete('/jobs/:queue/:id', user, ...jsonBody(ctx.config.api), async (req, res) => {
     const { queue, id } = parse(jobParams, req.params, 'params');
-    const job = await call(store.cancel(changeable(queue, res), id, scopeOf(res)), ctx.config.api.storeTimeoutMs + CANCEL_EXTRA_MS);
+    const job = await call(store.cancel(changeable(queue, isAdmin(res)), id, scopeOf(res)), ctx.config.api.storeTimeoutMs + CANCEL_EXTRA_MS);
     res.json(apiJob(job, isAdmin(res)));
   });
 
   router.post('/jobs/:queue/:id/retry', user, ...jsonBody(ctx.config.api), async (req, res) => {
     const { queue, id } = parse(jobParams, req.params, 'params');
-    const job = await call(store.retry(changeable(queue, res), id, scopeOf(res)));
+    const job = await call(store.retry(changeable(queue, isAdmin(res)), id, scopeOf(res)));
     res.json(apiJob(job, isAdmin(res)));
   });
 

@@ -69,8 +69,18 @@ export function redisAllJobs({ client, key }: RedisSide): AllJobsIndex {
   return {
     async add(entries) {
       if (entries.length === 0) return;
+      // One ZADD per key with all its members: a bulk of 500 is a few commands, not a thousand.
+      const members = new Map<string, string[]>();
+      for (const e of entries) {
+        const position = positionOf(e);
+        for (const k of redisKeys(key, e)) {
+          const list = members.get(k);
+          if (list) list.push('0', position);
+          else members.set(k, ['0', position]);
+        }
+      }
       const batch = client.multi();
-      for (const e of entries) for (const k of redisKeys(key, e)) batch.zadd(k, 0, positionOf(e));
+      for (const [k, list] of members) batch.zadd(k, ...list);
       if (Math.random() < TRIM_CHANCE) batch.zremrangebyrank(key('all'), 0, -(ALL_JOBS_CAP + 1));
       await batch.exec();
     },

@@ -54,16 +54,16 @@ export function redisJobIndex({ client, key }: RedisSide): JobIndex {
   return {
     async addCreated(queue, entries) {
       if (entries.length === 0) return;
-      const members = new Map<string, (string | number)[]>();
-      const add = (scope: IndexScope, e: IndexEntry) => {
-        const list = members.get(keyOf(scope)) ?? [];
-        members.set(keyOf(scope), list);
-        list.push(e.createdAt, e.id);
-      };
+      // One ZADD per key: the queue's, and each tenant's (whose key is made once per tenant, not per job).
+      const all: (string | number)[] = [];
+      const byTenant = new Map<string, (string | number)[]>();
       for (const e of entries) {
-        add({ queue }, e);
-        add({ queue, tenant: e.tenant }, e);
+        all.push(e.createdAt, e.id);
+        const list = byTenant.get(e.tenant);
+        if (list) list.push(e.createdAt, e.id);
+        else byTenant.set(e.tenant, [e.createdAt, e.id]);
       }
+      const members = new Map([[keyOf({ queue }), all], ...[...byTenant].map(([tenant, list]) => [keyOf({ queue, tenant }), list] as const)]);
       const batch = client.pipeline();
       for (const [k, list] of members) batch.zadd(k, ...list);
       await execAll(batch);

@@ -4,7 +4,10 @@
 // each its own process loaded by autocannon from this one; single enqueue at a
 // steady rate and flat out, then bulk flat out beside Queue.addBulk in process.
 //
-//   npm run build && node --import tsx bench/http.ts [--seconds 10] [--connections 50] [--rate 1000] [--bulk 500]
+// With --rounds N the whole set runs N times, servers alternating within each;
+// each cell is the median round, and "vs express" the median of the rounds' ratios.
+//
+//   npm run build && node --import tsx bench/http.ts [--seconds 10] [--rounds 1] [--connections 50] [--rate 1000] [--bulk 500] [--before <dist>]
 import { fork } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +22,7 @@ import { dropRedisPrefix, REDIS_URL, uniqueName } from '../test/helpers/services
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     rate: { type: 'string', default: '1000' },
     bulk: { type: 'string', default: '500' },
@@ -98,13 +102,27 @@ async function addBulkInProcess(prefix: string, connections: number, withOptions
   return { path: `Queue.addBulk (${BULK} jobs) in process${withOptions ? ", jobvisor's job options" : ''}`, server: 'this process', perSecond: Math.round(perSecond), jobsPerSecond: Math.round(perSecond * BULK), p50: NaN, p99: NaN, errors: 0 };
 }
 
-function print(rows: Row[]): void {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** One row per path and server: the median of its rounds, and the median of its ratios to express's row in the same round. */
+function print(rounds: Row[][]): void {
   console.log('| path | server | requests/s | jobs/s | p50 ms | p99 ms | errors | vs express |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const row of rows) {
-    const express = rows.find((r) => r.path === row.path && r.server === 'hand-written express');
-    const ratio = express ? (row.jobsPerSecond / express.jobsPerSecond).toFixed(2) : '';
-    console.log(`| ${row.path} | ${row.server} | ${row.perSecond} | ${row.jobsPerSecond} | ${row.p50} | ${row.p99} | ${row.errors} | ${ratio} |`);
+  for (const first of rounds[0]!) {
+    const same = rounds.map((rows) => rows.find((r) => r.path === first.path && r.server === first.server)!);
+    const ratios = rounds.flatMap((rows, i) => {
+      const express = rows.find((r) => r.path === first.path && r.server === 'hand-written express');
+      return express ? [same[i]!.jobsPerSecond / express.jobsPerSecond] : [];
+    });
+    const cell = (pick: (row: Row) => number) => median(same.map(pick));
+    const ratio = ratios.length > 0 ? median(ratios).toFixed(2) : '';
+    console.log(`| ${first.path} | ${first.server} | ${cell((r) => r.perSecond)} | ${cell((r) => r.jobsPerSecond)} | ${cell((r) => r.p50)} | ${cell((r) => r.p99)} | ${same.reduce((n, r) => n + r.errors, 0)} | ${ratio} |`);
+  }
+  if (rounds.length > 1) {
+    console.log(`\nper round, vs express: ${rounds.map((rows) => rows.filter((r) => r.server.startsWith('jobvisor api (')).map((r) => {
+      const express = rows.find((e) => e.path === r.path && e.server === 'hand-written express');
+      return express ? (r.jobsPerSecond / express.jobsPerSecond).toFixed(2) : '';
+    }).join(' / ')).join('; ')}`);
   }
 }
 
@@ -112,21 +130,26 @@ async function main(): Promise<void> {
   console.log(`# http: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const prefix = uniqueName('jvhttp');
   const started = await Promise.all(servers(prefix));
-  const rows: Row[] = [];
+  const rounds: Row[][] = [];
   const connections = Number(values.connections);
   try {
     for (const server of started) await load(server, 'single', { connections: 10, seconds: 3 }); // warm up: JIT, connections, scripts
-    for (const server of started) rows.push(await load(server, 'single', { connections: 10, overallRate: Number(values.rate) }));
-    for (const server of started) rows.push(await load(server, 'single', { connections }));
-    for (const server of started) rows.push(await load(server, 'bulk', { connections: Number(values['bulk-connections']) }));
-    rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), false));
-    rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), true));
+    for (let round = 0; round < Number(values.rounds); round++) {
+      const rows: Row[] = [];
+      for (const server of started) rows.push(await load(server, 'single', { connections: 10, overallRate: Number(values.rate) }));
+      for (const server of started) rows.push(await load(server, 'single', { connections }));
+      for (const server of started) rows.push(await load(server, 'bulk', { connections: Number(values['bulk-connections']) }));
+      rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), false));
+      rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), true));
+      rounds.push(rows);
+      console.error(`round ${round + 1} done, load ${os.loadavg()[0]!.toFixed(1)}`);
+    }
   } finally {
     await Promise.all(started.map((server) => server.stop()));
     await dropRedisPrefix(prefix);
     await dropRedisPrefix(`${prefix}bare`);
   }
-  print(rows);
+  print(rounds);
   console.log(`load after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 }
 

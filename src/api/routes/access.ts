@@ -35,20 +35,20 @@ export function queueAccess(queues: readonly QueueName[]) {
   return { knownQueue, changeable };
 }
 
-/** The job belongs to the key's tenant, never to one the body names; an admin's to the default tenant. */
+/**
+ * The job belongs to the key's tenant, never to one the body names; an admin's to the default tenant.
+ * Assigned field by field, not spread: a bulk makes a thousand of these per request.
+ */
 export function toInput(body: EnqueueBody, tenant: string): EnqueueInput {
-  return {
-    queue: body.queue,
-    tenant,
-    data: body.data,
-    ...(body.name !== undefined ? { name: body.name } : {}),
-    ...(body.priority !== undefined ? { priority: body.priority } : {}),
-    ...(body.delay !== undefined ? { delayMs: body.delay } : {}),
-    ...(body.runAt !== undefined ? { runAt: new Date(body.runAt) } : {}),
-    ...(body.attempts !== undefined ? { attempts: body.attempts } : {}),
-    ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
-    ...(body.dedupKey !== undefined ? { dedupKey: body.dedupKey } : {}),
-    ...(body.projectId !== undefined ? { projectId: body.projectId } : {}),
-    ...(body.callbackUrl !== undefined ? { callbackUrl: body.callbackUrl } : {}),
-  };
+  const input: EnqueueInput = { queue: body.queue, tenant, data: body.data };
+  if (body.name !== undefined) input.name = body.name;
+  if (body.priority !== undefined) input.priority = body.priority;
+  if (body.delay !== undefined) input.delayMs = body.delay;
+  if (body.runAt !== undefined) input.runAt = new Date(body.runAt);
+  if (body.attempts !== undefined) input.attempts = body.attempts;
+  if (body.timeoutMs !== undefined) input.timeoutMs = body.timeoutMs;
+  if (body.dedupKey !== undefined) input.dedupKey = body.dedupKey;
+  if (body.projectId !== undefined) input.projectId = body.projectId;
+  if (body.callbackUrl !== undefined) input.callbackUrl = body.callbackUrl;
+  return input;
 }

@@ -118,6 +118,12 @@ function print(rounds: Row[][]): void {
     const ratio = ratios.length > 0 ? median(ratios).toFixed(2) : '';
     console.log(`| ${first.path} | ${first.server} | ${cell((r) => r.perSecond)} | ${cell((r) => r.jobsPerSecond)} | ${cell((r) => r.p50)} | ${cell((r) => r.p99)} | ${same.reduce((n, r) => n + r.errors, 0)} | ${ratio} |`);
   }
+  const bulkVsAddBulk = rounds.map((rows) => {
+    const bulk = rows.find((r) => r.path.startsWith('POST /api/jobs/bulk') && r.server.startsWith('jobvisor api ('));
+    const addBulk = rows.find((r) => r.path.endsWith("jobvisor's job options"));
+    return bulk && addBulk ? bulk.jobsPerSecond / addBulk.jobsPerSecond : NaN;
+  });
+  console.log(`\nbulk over HTTP vs Queue.addBulk with jobvisor's options in process: ${median(bulkVsAddBulk).toFixed(2)} (rounds: ${bulkVsAddBulk.map((r) => r.toFixed(2)).join(', ')})`);
   if (rounds.length > 1) {
     console.log(`\nper round, vs express: ${rounds.map((rows) => rows.filter((r) => r.server.startsWith('jobvisor api (')).map((r) => {
       const express = rows.find((e) => e.path === r.path && e.server === 'hand-written express');

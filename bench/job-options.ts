@@ -2,12 +2,16 @@
 // (500 jobs a call, timed: the enqueue side) and then a bare Worker (no-op
 // processor, concurrency 8, timed: the worker side) on Redis, once per set of
 // options, rounds alternating, the median round reported. Every arm is
-// compared with BullMQ's defaults in the same run.
+// compared with BullMQ's defaults in the same run. The adds' cost inside Redis
+// (µs of Redis CPU per job, from INFO commandstats, reset before each arm's
+// adds: other clients' commands count too, so run it on a quiet Redis) is
+// what bounds a bulk enqueue on a machine whose cores Redis shares.
 //
 //   node --import tsx bench/job-options.ts [--jobs 8000] [--rounds 3] [--concurrency 8]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Queue, Worker, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../src/lib/config.js';
 import { jobOptions } from '../src/lib/store/job-options.js';
 import { dropRedisPrefix, REDIS_URL, uniqueName } from '../test/helpers/services.js';
@@ -37,15 +41,23 @@ const ARMS: [string, (i: number) => JobsOptions][] = [
   ['jobvisor, all options, priority 1 as plain', (i) => { const { priority: _p, ...rest } = jobOptions(defaults, { queue: '', data: null }, `j${i}`); return rest; }],
 ];
 
-async function round(prefix: string, options: (i: number) => JobsOptions): Promise<{ add: number; work: number }> {
+/** Microseconds Redis spent in commands since the last reset. */
+async function redisMicros(redis: Redis): Promise<number> {
+  const stats = await redis.info('commandstats');
+  return [...stats.matchAll(/usec=(\d+)/g)].reduce((sum, [, usec]) => sum + Number(usec), 0);
+}
+
+async function round(prefix: string, options: (i: number) => JobsOptions, redis: Redis): Promise<{ add: number; work: number; redisPerJob: number }> {
   const name = uniqueName('opt');
   const queue = new Queue(name, { connection, prefix });
   await queue.waitUntilReady();
+  await redis.config('RESETSTAT');
   const adding = performance.now();
   for (let i = 0; i < jobs; i += 500) {
     await queue.addBulk(Array.from({ length: Math.min(500, jobs - i) }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts: options(i + k) })));
   }
   const add = performance.now() - adding;
+  const redisPerJob = (await redisMicros(redis)) / jobs;
   let completed = 0;
   const started = performance.now();
   const worker = new Worker(name, async () => null, { connection, prefix, concurrency: Number(values.concurrency) });
@@ -55,7 +67,7 @@ async function round(prefix: string, options: (i: number) => JobsOptions): Promi
   await worker.close();
   await queue.obliterate({ force: true }).catch(() => {});
   await queue.close();
-  return { add, work };
+  return { add, work, redisPerJob };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -65,25 +77,29 @@ async function main(): Promise<void> {
   console.log(`# job options: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${os.loadavg()[0]!.toFixed(1)}`);
   console.log(`${jobs} no-op jobs, concurrency ${values.concurrency}, ${values.rounds} rounds, median; the adds and the worker timed apart (the Worker starts after the adds)\n`);
   const adds: number[][] = ARMS.map(() => []);
+  const redisCosts: number[][] = ARMS.map(() => []);
+  const redis = new Redis(REDIS_URL);
   const times: number[][] = ARMS.map(() => []);
   try {
-    await round(prefix, () => ({})); // warm up
+    await round(prefix, () => ({}), redis); // warm up
     for (let r = 0; r < Number(values.rounds); r++) {
       for (const [i, [, options]] of ARMS.entries()) {
-        const { add, work } = await round(prefix, options);
+        const { add, work, redisPerJob } = await round(prefix, options, redis);
         adds[i]!.push(add);
+        redisCosts[i]!.push(redisPerJob);
         times[i]!.push(work);
       }
     }
   } finally {
+    redis.disconnect();
     await dropRedisPrefix(prefix);
   }
   const rate = (ms: number[]) => jobs / (median(ms) / 1000);
-  console.log('| options | addBulk jobs/s | vs defaults | worker jobs/s | vs defaults |\n| --- | --- | --- | --- | --- |');
+  console.log('| options | addBulk jobs/s | vs defaults | Redis µs/job in the adds | worker jobs/s | vs defaults |\n| --- | --- | --- | --- | --- | --- |');
   for (const [i, [name]] of ARMS.entries()) {
     const add = rate(adds[i]!);
     const work = rate(times[i]!);
-    console.log(`| ${name} | ${add.toFixed(0)} | ${(add / rate(adds[0]!)).toFixed(2)} | ${work.toFixed(0)} | ${(work / rate(times[0]!)).toFixed(2)} |`);
+    console.log(`| ${name} | ${add.toFixed(0)} | ${(add / rate(adds[0]!)).toFixed(2)} | ${median(redisCosts[i]!).toFixed(1)} | ${work.toFixed(0)} | ${(work / rate(times[0]!)).toFixed(2)} |`);
   }
 }
 

@@ -10,6 +10,7 @@
 // spelling of these paths and a request whose key does not pass, goes to
 // express, which still has the same routes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Caller } from './auth.js';
 import type { ApiContext } from './context.js';
 import { ApiError, answerFailure } from './errors.js';
 import { jsonReader } from './read-json.js';
@@ -29,7 +30,7 @@ export function leanEnqueue(ctx: ApiContext, { handlers, start, securityHeaders 
   const read = jsonReader(ctx.config.api);
   const routes = new Map<string, EnqueueHandler>([['/api/jobs', handlers.single], ['/api/jobs/bulk', handlers.bulk]]);
 
-  const serve = async (req: IncomingMessage, res: ServerResponse, handler: EnqueueHandler, caller: NonNullable<ReturnType<typeof ctx.auth.callerOf>>) => {
+  const serve = async (req: IncomingMessage, res: ServerResponse, handler: EnqueueHandler, caller: Caller) => {
     // The single route spends its budget before reading the body, as express's takeOne does; a bulk after counting its jobs.
     if (handler === handlers.single) handlers.limit.take(caller, req, res, 1);
     await handler(req, res, caller, await read(req, res));

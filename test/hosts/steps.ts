@@ -24,11 +24,11 @@ export async function registered(t: HostsContext, supervisor: HostSupervisor, qu
 }
 
 /**
- * Jobs whose first attempt outlasts any scenario (a minute) and whose later attempts take
- * `retryMs`, started on `host` alone: it holds all of them when the scenario strikes.
+ * Jobs whose first attempt takes `ms` and later ones 300 ms, started on `host` alone: it holds
+ * all of them when the scenario strikes.
  */
-export async function slowJobsHeldBy(t: HostsContext, host: HostNet, count: number, retryMs = 300): Promise<string[]> {
-  const ids = await t.enqueue('ai', Array.from({ length: count }, () => ({ ms: 60_000, retryMs })));
+export async function slowJobsHeldBy(t: HostsContext, host: HostNet, count: number, ms: number): Promise<string[]> {
+  const ids = await t.enqueue('ai', Array.from({ length: count }, () => ({ ms, retryMs: 300 })));
   await waitFor(() => ids.every((id) => t.ledger().some((e) => e.event === 'start' && e.id === id && e.host === host.hostname)),
     { timeoutMs: 20_000, intervalMs: 100, message: `${host.hostname} running ${count} slow jobs` });
   return ids;
@@ -42,4 +42,21 @@ export function hostState(stats: QueueStatsBody, hostname: string): string | und
 export function startedOn(t: HostsContext, ids: string[], hostname: string, after = 0): boolean {
   const ledger = t.ledger();
   return ids.every((id) => ledger.some((e) => e.event === 'start' && e.id === id && e.host === hostname && e.at >= after));
+}
+
+/**
+ * Every assertion of a scenario, checked after the run: a failing run lists all that did not
+ * hold (with what was seen), not only the first.
+ */
+export class Checks {
+  private readonly failed: string[] = [];
+
+  that(claim: string, holds: boolean, seen?: unknown): void {
+    if (!holds) this.failed.push(seen === undefined ? claim : `${claim} (saw ${JSON.stringify(seen)})`);
+  }
+
+  /** Throws, naming every claim that did not hold. */
+  assertAll(): void {
+    if (this.failed.length > 0) throw new Error(`${this.failed.length} claim(s) did not hold:\n  - ${this.failed.join('\n  - ')}`);
+  }
 }

@@ -59,19 +59,20 @@ return out`;
 const byId = (a: ProcessRecord, b: ProcessRecord) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export function redisRegistry({ client, key }: RedisSide): ProcessRegistry {
-  const keys = () => [key('procs'), key('procs-seen'), key('procs-expire')];
+  // Not the `procs` set of earlier versions: during a rolling upgrade the two layouts must not collide.
+  const keys = [key('registry'), key('registry-seen'), key('registry-expires')] as const;
   return {
     async heartbeat(record, ttlMs) {
-      await client.eval(REDIS_BEAT, 3, ...keys(), record.id, JSON.stringify(record), ttlMs);
+      await client.eval(REDIS_BEAT, 3, ...keys, record.id, JSON.stringify(record), ttlMs);
     },
     async remove(id) {
       const host = id.split(':')[0]!;
-      const [records, seen, expires] = keys();
-      await client.multi().hdel(records!, id).zrem(seen!, id).zrem(expires!, id)
+      const [records, seen, expires] = keys;
+      await client.multi().hdel(records, id).zrem(seen, id).zrem(expires, id)
         .del(key('claims', id)).srem(key('claims-of', host), id).exec();
     },
     async list(forgetMs) {
-      const [now, ...rest] = (await client.eval(REDIS_LIST, 3, ...keys(), forgetMs)) as string[];
+      const [now, ...rest] = (await client.eval(REDIS_LIST, 3, ...keys, forgetMs)) as string[];
       const listing: ProcessListing = { live: [], silent: [] };
       for (let i = 0; i < rest.length; i += 3) {
         const record: ProcessRecord = { ...(JSON.parse(rest[i]!) as ProcessRecord), lastSeen: Number(rest[i + 1]) };

@@ -1,7 +1,7 @@
 // What /metrics says about the queues and the fleet, read from the store at
 // most once per period however many scrapes arrive: counts and the oldest jobs
-// per queue, and the process registry (live and silent workers). Concurrent scrapes share one read; a
-// failed read serves the last snapshot, if any.
+// per queue, and the process registry (live and silent workers). Concurrent
+// scrapes share one read; a failed read serves the last snapshot, if any.
 import type { Logger } from '../lib/logger.js';
 import type { OldestJobs, ProcessRecord, StateCounts, Store } from '../lib/store/index.js';
 import type { StoreCall } from './store-call.js';

@@ -1,6 +1,7 @@
 // queue-stats and readiness: what the whole cluster looks like, read from the
-// store and the process registry. Every read is its own bounded call, made in
-// parallel, so that the answer takes one round trip's time, not a sum.
+// store and the process registry (its live and silent workers, hosts.ts). Every
+// read is its own bounded call, made in parallel, so that the answer takes one
+// round trip's time, not a sum.
 import type { ProcessRecord, Store } from '../lib/store/index.js';
 import { hostsOf, orphanedOf, unreachableHosts } from './hosts.js';
 import { scalingOf } from './scaling.js';
@@ -107,9 +108,8 @@ export const LIVE_GRACE_MS = 3000;
  */
 export async function readiness(store: Store, expectedQueues: readonly string[], call: StoreCall, checkTimeoutMs = 1000, lastLive = new Map<string, number>()) {
   const listing = call(store.listFleet(), checkTimeoutMs);
-  listing.catch(() => {}); // reported by the checks that read it
   const records = listing.then(({ live }) => live);
-  records.catch(() => {});
+  records.catch(() => {}); // reported by the checks that read it
   const [storeCheck, workers, crashLooping] = await Promise.all([
     timed(async () => {
       await store.ping(checkTimeoutMs);

@@ -41,13 +41,15 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
       whenHolds(() => slow.every((id) => t.ledger().some((e) => e.event === 'aborted' && e.id === id && e.host === b.hostname)), cutAt, RECOVERY_MS + 5000),
       whenHolds(() => startedOn(t, slow, a.hostname), cutAt, RECOVERY_MS + 10_000),
     ]);
-    const orphanedAfterRestart = (await t.queueStats(base)).queues.ai?.orphaned;
+    // A's heartbeat names the restarted jobs within a beat or two: from then on nothing is orphaned.
+    const orphanedCleared = await whenHolds(async () => (await t.queueStats(base)).queues.ai?.orphaned === 0, cutAt, RECOVERY_MS + 15_000, 250);
     const stillUnreachable = hostState(await t.queueStats(base), b.hostname);
     await waitFor(async () => (await t.jobs('ai', during)).every((j) => j.state === 'completed'), { timeoutMs: 20_000, intervalMs: 200, message: 'A alone runs the flow during the cut' });
 
     const healAt = Date.now();
     heal(b);
-    const after = await t.enqueue('ai', Array.from({ length: 30 }, () => ({ ms: 200 })));
+    // Enough work that A alone would need seconds: B has the time to come back and take its share.
+    const after = await t.enqueue('ai', Array.from({ length: 24 }, () => ({ ms: 1000 })));
     const [rejoined, recoveredLine] = await Promise.all([
       whenHolds(() => t.ledger().some((e) => e.event === 'start' && e.host === b.hostname && e.at >= healAt), healAt, 20_000, 50),
       whenHolds(() => onB.warnings().some((l) => Number(l.time) >= healAt), healAt, 20_000),
@@ -60,7 +62,7 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
     const views = await t.jobs('ai', all);
     const ledger = t.ledger();
 
-    console.log(`      many-hosts partition: ${JSON.stringify({ lockMs: LOCK_MS, stalledIntervalMs: STALLED_INTERVAL_MS, warnedMs: warned, unreachableMs: unreachable, orphanedMs: orphaned, abortedMs: aborted, restartedOnAMs: restarted, rejoinedAfterHealMs: rejoined, recoveryWarnMs: recoveredLine })}`);
+    console.log(`      many-hosts partition: ${JSON.stringify({ lockMs: LOCK_MS, stalledIntervalMs: STALLED_INTERVAL_MS, warnedMs: warned, unreachableMs: unreachable, orphanedMs: orphaned, orphanedClearedMs: orphanedCleared, abortedMs: aborted, restartedOnAMs: restarted, rejoinedAfterHealMs: rejoined, recoveryWarnMs: recoveredLine })}`);
 
     const check = new Checks();
     // 0 lost: every job completed, and BullMQ recorded its completion once.
@@ -85,7 +87,7 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
     check.that('A\'s queue-stats showed B unreachable', unreachable !== undefined, unreachable);
     check.that('A\'s queue-stats counted B\'s jobs orphaned', orphaned !== undefined, orphaned);
     check.that(`B's jobs restarted on A within lock + 2 stalled checks + 10 s`, restarted !== undefined, restarted);
-    check.that('no job counted orphaned once they restarted', orphanedAfterRestart === 0, orphanedAfterRestart);
+    check.that('no job counted orphaned within 3 s of their restart on A', orphanedCleared !== undefined && restarted !== undefined && orphanedCleared <= restarted + 3000, { orphanedCleared, restarted });
     check.that('B still unreachable while cut off', stillUnreachable === 'unreachable', stillUnreachable);
     // The heal: B back with the same processes, taking work, saying it recovered, and no attempt failing.
     check.that('B\'s processes all survived', pidsOnB.every(isAlive), pidsOnB.filter((pid) => !isAlive(pid)));

@@ -29,6 +29,8 @@ export function fencedOut(controller: JobController): boolean {
 export class LockWatch {
   private readonly fence: Fence;
   private readonly timer: NodeJS.Timeout;
+  private readonly intervalMs: number;
+  private lastCheck = Date.now();
   /** A probe under way: one at a time, however long the store is silent. */
   private probing = false;
 
@@ -40,7 +42,8 @@ export class LockWatch {
     worker.on('lockRenewalFailed', (jobIds) => {
       for (const id of jobIds) this.abort(this.fence.lose(id, Date.now()));
     });
-    this.timer = setInterval(() => this.check(), Math.min(CHECK_MS, options.storeCutOffMs / 4));
+    this.intervalMs = Math.min(CHECK_MS, options.storeCutOffMs / 4);
+    this.timer = setInterval(() => this.check(), this.intervalMs);
   }
 
   /** A job was fetched: its lock is fresh. */
@@ -62,10 +65,15 @@ export class LockWatch {
 
   private check(): void {
     const now = Date.now();
+    const stalled = now - this.lastCheck > 2 * this.intervalMs;
+    this.lastCheck = now;
+    if (this.fence.quiet(now)) this.probe();
+    // A blocked event loop sent no renewals meanwhile, though the locks may well hold: BullMQ's renewal
+    // timer is due too, so give it one round. A lock that did expire is refused, and lockRenewalFailed aborts it.
+    if (stalled) return;
     const { lost, change } = this.fence.check(now);
     for (const lock of lost) this.abort(lock);
     if (change) this.options.cutOffChanged(change);
-    if (this.fence.quiet(now)) this.probe();
   }
 
   private abort(lock: LostLock | undefined): void {

@@ -292,8 +292,9 @@ export class BullConsumer implements Consumer {
   private cutOffChanged(change: CutOffChange): void {
     if (change.cutOff) void this.worker.pause(true).catch(() => {});
     else this.fetchAgain();
-    const aborted = [...this.running.values()].filter(fencedOut).length;
-    this.events.storeCutOff?.(change, { held: this.running.size, aborted });
+    const aborted = change.cutOff ? change.aborted : 0;
+    const held = [...this.running.values()].filter((controller) => !fencedOut(controller)).length + aborted;
+    this.events.storeCutOff?.(change, { held, aborted });
   }
 
   get cutOff(): boolean {

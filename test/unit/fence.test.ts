@@ -39,7 +39,7 @@ describe('Fence', () => {
     expect(fence.quiet(400)).to.equal(false);
     expect(fence.quiet(501), 'a probe is due after half the cut-off time').to.equal(true);
     expect(fence.check(1000).change).to.equal(undefined);
-    expect(fence.check(1001).change).to.deep.equal({ cutOff: true, sinceContactMs: 1001 });
+    expect(fence.check(1001).change).to.deep.equal({ cutOff: true, sinceContactMs: 1001, aborted: 0 });
     expect(fence.cutOff).to.equal(true);
     expect(fence.check(3000).change, 'said once').to.equal(undefined);
     fence.contact(3500);
@@ -54,5 +54,15 @@ describe('Fence', () => {
     fence.renewed(['a'], 1800);
     expect(fence.check(2000).change).to.equal(undefined);
     expect(fence.cutOff).to.equal(false);
+  });
+
+  it('counts the jobs given up since the store last answered, for the cut-off report', () => {
+    const fence = new Fence({ lockLostAfterMs: 500, cutOffAfterMs: 1000 }, 0);
+    fence.started('a', 0);
+    fence.started('b', 0);
+    fence.started('c', 0);
+    fence.lose('c', 100);
+    expect(fence.check(600).lost).to.have.length(2);
+    expect(fence.check(1100).change).to.deep.equal({ cutOff: true, sinceContactMs: 1100, aborted: 3 });
   });
 });

@@ -4,17 +4,18 @@
 // timeline entries BullMQ does not keep, and throughput counts. What an outcome
 // is, the worker's pipeline decides (src/workers/pipeline.ts), not this file.
 // Nothing here runs on the success path but BullMQ itself: no extra round trip
-// per completed job. Fencing (fence.ts) rides on BullMQ's own lock renewals and
+// per completed job. Fencing (lock-watch.ts) rides on BullMQ's own lock renewals and
 // one timer per worker: a job whose lock this worker cannot renew is aborted and
 // its outcome discarded, and a worker cut off from its store stops fetching.
 // A little over ~300 lines on purpose: the fetch loop and what it records around BullMQ share one Worker and its events.
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
-import { coerceError, isUnrecoverable, JobCancelledError, JobLockLostError } from '../errors.js';
+import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
 import { MAX_LOST } from './release.js';
 import type { CallbackPayload } from './callbacks.js';
 import { JobController } from './job-controller.js';
-import { Fence, type CutOffChange, type LostLock } from './fence.js';
+import type { CutOffChange } from './fence.js';
+import { fencedOut, LockWatch } from './lock-watch.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
 import type { JobOptions } from './job-options.js';
@@ -27,8 +28,6 @@ const RUN_RETRY_MS = 250;
 const EVENTS_KEPT = 10_000;
 const THROUGHPUT_FLUSH_MS = 1000;
 const CANCELLED: JobOutcome = { kind: 'cancelled' };
-/** How often the fence looks at its jobs' lock ages and the store's silence; recovery is seen within this. */
-const FENCE_CHECK_MS = 500;
 
 export interface ConsumerSettings {
   lockMs: number;
@@ -95,9 +94,7 @@ export class BullConsumer implements Consumer {
   private startedCount = 0;
   private readonly maxJobs: number;
   private readonly side: SideData;
-  private readonly fence: Fence;
-  /** A store probe under way while nothing else answers: one at a time, however long the store is silent. */
-  private probing = false;
+  private readonly lockWatch: LockWatch;
 
   constructor(
     engine: Engine,
@@ -110,13 +107,11 @@ export class BullConsumer implements Consumer {
   ) {
     this.side = engine.side;
     this.maxJobs = options.maxJobs ?? 0;
-    // Half the lock time: the job is given up while its lock still holds, before another worker may take it.
-    this.fence = new Fence({ lockLostAfterMs: settings.lockMs / 2, cutOffAfterMs: settings.storeCutOffMs }, Date.now());
     // Two parameters: BullMQ then makes no AbortController of its own; each job gets ours, one per job.
     this.worker = createWorker(engine, queue, (job, token) => this.run(job, token), {
       concurrency: options.concurrency,
       lockDuration: settings.lockMs,
-      // BullMQ then renews each lock every eighth to quarter of the lock time: well inside the fence's half, even with a slow round trip.
+      // BullMQ then renews each lock every eighth to quarter of the lock time: well inside the half the fence allows, even with a slow round trip.
       lockRenewTime: settings.lockMs / 4,
       stalledInterval: settings.stalledIntervalMs,
       maxStalledCount: MAX_LOST, // a job may lose its worker twice (crash, forced recycle) before it fails for good
@@ -129,12 +124,10 @@ export class BullConsumer implements Consumer {
     this.worker.on('completed', (job) => this.recorded(job));
     this.worker.on('failed', (job, error) => { if (job) this.recorded(job, error); });
     this.worker.on('stalled', (jobId) => this.track(this.onStalled(jobId)));
-    this.worker.on('locksRenewed', ({ jobIds }) => this.fence.renewed(jobIds, Date.now()));
-    // A refused renewal means another worker holds the lock now, or it expired: no reason to wait for the fence's timer.
-    this.worker.on('lockRenewalFailed', (jobIds) => {
-      for (const id of jobIds) this.loseLock(this.fence.lose(id, Date.now()));
+    this.lockWatch = new LockWatch(this.worker, {
+      lockMs: settings.lockMs, storeCutOffMs: settings.storeCutOffMs, running: this.running,
+      ping: () => this.side.ping(), cutOffChanged: (change) => this.cutOffChanged(change),
     });
-    this.timers.push(setInterval(() => this.checkFence(), Math.min(FENCE_CHECK_MS, settings.storeCutOffMs / 4)));
     this.timers.push(setInterval(() => void this.pollCancels().catch(() => {}), CANCEL_POLL_MS));
     this.timers.push(setInterval(() => void this.flushThroughput().catch(() => {}), THROUGHPUT_FLUSH_MS));
   }
@@ -158,11 +151,11 @@ export class BullConsumer implements Consumer {
     this.countStart();
     const controller = new JobController();
     this.running.set(id, controller);
-    this.fence.started(id, Date.now());
+    this.lockWatch.started(id);
     if (token) this.tokens.set(id, token);
     // BullMQ does not keep a scheduler's last job; one write per scheduled job, none for the rest.
     if (job.repeatJobKey) this.track(this.recordScheduleRun(job.repeatJobKey, id, job.processedOn ?? Date.now()));
-    const active = this.activeJob(job);
+    const active = this.activeJob(job, controller);
     let outcome: JobOutcome;
     try {
       outcome = await this.processor(active, controller);
@@ -171,9 +164,9 @@ export class BullConsumer implements Consumer {
     } finally {
       this.running.delete(id);
       this.tokens.delete(id);
-      this.fence.ended(id);
+      this.lockWatch.ended(id);
     }
-    if (controller.aborted && controller.signal.reason instanceof JobLockLostError) {
+    if (fencedOut(controller)) {
       // Whatever the attempt came to, another attempt may own the job now: nothing is recorded, and
       // BullMQ leaves a WaitingError's job where it is, for stalled recovery to give back.
       this.events.lockLost?.(active, controller.signal.reason);
@@ -254,7 +247,8 @@ export class BullConsumer implements Consumer {
     await this.side.scheduleRuns.recordRun(schedule, { queue: this.queue, jobId, at }).catch(() => {});
   }
 
-  private activeJob(job: Job): ActiveJob {
+  /** `controller`: a handler fenced out of its job (its lock lost) writes no more progress or log lines to it. */
+  private activeJob(job: Job, controller?: JobController): ActiveJob {
     const opts = job.opts as JobOptions;
     const maxAttempts = opts.attempts ?? 1;
     return {
@@ -270,10 +264,12 @@ export class BullConsumer implements Consumer {
       ...(opts.traceContext ? { traceContext: opts.traceContext } : {}),
       tenant: opts.tenant ?? DEFAULT_TENANT,
       progress: async (value: Progress) => {
+        if (controller && fencedOut(controller)) return;
         await job.updateProgress(value);
         await job.log(timelineLine('progress', Date.now(), JSON.stringify(value)));
       },
       log: async (line: string) => {
+        if (controller && fencedOut(controller)) return;
         await job.log(line);
         // The event streams carry log lines too; BullMQ keeps none of its own.
         await this.bullQueue.backend.publishEvent({ event: 'log', jobId: String(job.id), line }, EVENTS_KEPT);
@@ -292,35 +288,17 @@ export class BullConsumer implements Consumer {
     await job.log(timelineLine('stalled', Date.now(), 'its worker stopped renewing the lock'));
   }
 
-  private checkFence(): void {
-    const now = Date.now();
-    const { lost, change } = this.fence.check(now);
-    for (const lock of lost) this.loseLock(lock);
-    if (change) this.cutOffChanged(change);
-    if (this.fence.quiet(now)) this.probe();
-  }
-
-  private loseLock(lock: LostLock | undefined): void {
-    if (lock) this.running.get(lock.id)?.abort(new JobLockLostError(lock.sinceRenewalMs));
-  }
-
   /** Cut off, the worker fetches nothing (a job it took could not be kept); once the store answers, it fetches again. */
   private cutOffChanged(change: CutOffChange): void {
     if (change.cutOff) void this.worker.pause(true).catch(() => {});
     else this.fetchAgain();
-    const aborted = [...this.running.values()].filter((c) => c.aborted && c.signal.reason instanceof JobLockLostError).length;
-    this.events.storeCutOff?.(change, { held: this.running.size, aborted });
-  }
-
-  /** Any cheap answer from the store will do: it is only asked while nothing else (renewals, fetches) answers. */
-  private probe(): void {
-    if (this.probing) return;
-    this.probing = true;
-    this.side.ping().then(() => this.fence.contact(Date.now()), () => {}).finally(() => (this.probing = false));
+    const aborted = change.cutOff ? change.aborted : 0;
+    const held = [...this.running.values()].filter((controller) => !fencedOut(controller)).length + aborted;
+    this.events.storeCutOff?.(change, { held, aborted });
   }
 
   get cutOff(): boolean {
-    return this.fence.cutOff;
+    return this.lockWatch.cutOff;
   }
 
   private async pollCancels(): Promise<void> {
@@ -369,7 +347,7 @@ export class BullConsumer implements Consumer {
 
   /** Resumes the fetch loop unless something still stops it: a hold, max jobs, the store cut off. */
   private fetchAgain(): void {
-    if (!this.holding && !this.full && !this.fence.cutOff && !this.closing) void this.worker.resume();
+    if (!this.holding && !this.full && !this.lockWatch.cutOff && !this.closing) void this.worker.resume();
   }
 
   drain(): Promise<void> {
@@ -384,6 +362,7 @@ export class BullConsumer implements Consumer {
     await this.worker.close(force).catch(() => {});
     await Promise.allSettled([...this.pending]); // timeline entries of the last jobs land before the store closes
     for (const timer of this.timers) clearInterval(timer);
+    this.lockWatch.stop();
     await this.flushThroughput().catch(() => {});
   }
 }

@@ -19,8 +19,8 @@ export interface LostLock {
   sinceRenewalMs: number;
 }
 
-/** A change of the cut-off state, reported once by the check that saw it. */
-export type CutOffChange = { cutOff: true; sinceContactMs: number } | { cutOff: false; cutOffForMs: number };
+/** A change of the cut-off state, reported once by the check that saw it; `aborted`: jobs given up since the store last answered. */
+export type CutOffChange = { cutOff: true; sinceContactMs: number; aborted: number } | { cutOff: false; cutOffForMs: number };
 
 export interface FenceCheck {
   /** Jobs to abort now; each is reported once and no longer tracked. */
@@ -32,6 +32,8 @@ export class Fence {
   /** When each running job's lock was last taken or renewed, by id. */
   private readonly renewedAt = new Map<string, number>();
   private lastContact: number;
+  /** Jobs given up since the store last answered. */
+  private lostSinceContact = 0;
   /** While cut off: the store's last answer before the silence; undefined while connected. */
   private silentSince: number | undefined;
 
@@ -58,6 +60,7 @@ export class Fence {
   /** Any answer from the store. */
   contact(now: number): void {
     if (now > this.lastContact) this.lastContact = now;
+    this.lostSinceContact = 0;
   }
 
   /** This job's lock is known lost (its renewal was refused): stop tracking it and say for how long it was not renewed. */
@@ -65,6 +68,7 @@ export class Fence {
     const at = this.renewedAt.get(id);
     if (at === undefined) return undefined;
     this.renewedAt.delete(id);
+    this.lostSinceContact++;
     return { id, sinceRenewalMs: now - at };
   }
 
@@ -83,12 +87,13 @@ export class Fence {
       if (now - at > this.settings.lockLostAfterMs) lost.push({ id, sinceRenewalMs: now - at });
     }
     for (const { id } of lost) this.renewedAt.delete(id);
+    this.lostSinceContact += lost.length;
     const sinceContactMs = now - this.lastContact;
     const cutOff = sinceContactMs > this.settings.cutOffAfterMs;
     if (cutOff === this.cutOff) return { lost };
     if (cutOff) {
       this.silentSince = this.lastContact;
-      return { lost, change: { cutOff: true, sinceContactMs } };
+      return { lost, change: { cutOff: true, sinceContactMs, aborted: this.lostSinceContact } };
     }
     const cutOffForMs = this.lastContact - this.silentSince!;
     this.silentSince = undefined;

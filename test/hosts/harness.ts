@@ -12,11 +12,14 @@ import { fixture, ROOT } from '../helpers/fork.js';
 import { REQUIRE_SERVICES, uniqueName } from '../helpers/services.js';
 import { allJobs, readLedger, SUPERVISOR_MAIN, watchSupervisor, workerPids, type LogLine, type RunningSupervisor } from '../helpers/supervisor.js';
 import { waitFor } from '../helpers/wait.js';
+import { embeddingsServer, type EmbeddingsServer } from './embeddings.js';
 import { canBuildHosts, createHost, heal, killProcessesIn, removeHost, removeLeftovers, spawnInHost, type HostNet } from './network.js';
 
 /** Short enough that a partition resolves in seconds: renewal every 2 s, the stalled check every 2 s. */
 export const LOCK_MS = 4000;
 export const STALLED_INTERVAL_MS = 2000;
+/** Long enough that a host's ai jobs overlap and B gets its share after the heal. */
+const EMBEDDINGS_ANSWER_MS = 250;
 const API_PORT = 3000; // inside host A's own namespace, so no other process on the machine holds it
 
 export interface HostSupervisor extends RunningSupervisor {
@@ -40,6 +43,8 @@ export interface LedgerEntry {
 export interface HostsContext {
   hosts: HostNet[];
   redis: Server;
+  /** What the real ai handler calls (EMBEDDINGS_PROVIDER=openai); each answer takes EMBEDDINGS_ANSWER_MS. */
+  embeddings: EmbeddingsServer;
   /** The suite's own client, from the root namespace. */
   store: Store;
   env: NodeJS.ProcessEnv;
@@ -47,7 +52,10 @@ export interface HostsContext {
   /** Starts the api inside `host`; resolves with its base URL once it answers. */
   api(host: HostNet): Promise<string>;
   queueStats(base: string): Promise<QueueStatsBody>;
-  enqueue(queue: string, jobs: { ms: number; retryMs?: number }[]): Promise<string[]>;
+  /** Jobs of the host-ledger fixture on the document queue. */
+  sleepers(jobs: { ms: number; retryMs?: number }[]): Promise<string[]>;
+  /** Jobs of the real ai handler, one text each: a request to the embeddings stand-in. */
+  embeds(count: number): Promise<string[]>;
   ledger(): LedgerEntry[];
   jobs(queue: string, ids: string[]): Promise<JobView[]>;
 }
@@ -73,6 +81,7 @@ export function useHosts(count: number): HostsContext {
     removeLeftovers();
     t.hosts = Array.from({ length: count }, (_, i) => createHost(i + 1));
     t.redis = await privateRedis(t.hosts.map((h) => h.gateway));
+    t.embeddings = await embeddingsServer(t.hosts, EMBEDDINGS_ANSWER_MS);
   });
 
   beforeEach(async () => {
@@ -81,7 +90,9 @@ export function useHosts(count: number): HostsContext {
       REDIS_URL: t.redis.url, JOBVISOR_PREFIX: uniqueName('h'), LEDGER_FILE: path.join(dir, 'ledger.txt'),
       JOB_LOCK_MS: String(LOCK_MS), JOB_STALLED_INTERVAL_MS: String(STALLED_INTERVAL_MS),
       JOB_KEEP_COMPLETED_COUNT: '100000', JOB_KEEP_FAILED_COUNT: '100000', BACKOFF_BASE_MS: '100',
-      JOBVISOR_HANDLER_MODULE_AI: fixture('host-ledger'), JOBVISOR_HANDLER_MODULE_MAINTENANCE: fixture('host-ledger'),
+      // The fixture runs the document and maintenance queues; the ai queue runs its real handler against the stand-in.
+      JOBVISOR_HANDLER_MODULE_DOCUMENT: fixture('host-ledger'), JOBVISOR_HANDLER_MODULE_MAINTENANCE: fixture('host-ledger'),
+      JOBVISOR_DATA_DIR: dir, EMBEDDINGS_PROVIDER: 'openai', EMBEDDINGS_MODEL: 'stand-in',
     };
     t.store = await openStore(loadConfig(t.env));
   });
@@ -97,12 +108,14 @@ export function useHosts(count: number): HostsContext {
 
   after(async () => {
     for (const host of t.hosts ?? []) removeHost(host.ns);
+    await t.embeddings?.close();
     await t.redis?.destroy();
   });
 
   /** Each host reaches Redis on its own link, at the root side's address. */
   const hostEnv = (host: HostNet, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-    ...process.env, LOG_LEVEL: 'info', METRICS_PORT: '0', ...t.env, REDIS_URL: t.redis.url.replace(t.hosts[0]!.gateway, host.gateway), ...extra,
+    ...process.env, LOG_LEVEL: 'info', METRICS_PORT: '0', ...t.env,
+    REDIS_URL: t.redis.url.replace(t.hosts[0]!.gateway, host.gateway), OPENAI_BASE_URL: t.embeddings.baseUrl(host), ...extra,
   });
 
   t.supervise = (host, extra) => {
@@ -132,7 +145,8 @@ export function useHosts(count: number): HostsContext {
     return (await res.json()) as QueueStatsBody;
   };
 
-  t.enqueue = async (queue, jobs) => (await t.store.enqueueBulk(jobs.map((data) => ({ queue, data })))).map((r) => r.job.id);
+  t.sleepers = async (jobs) => (await t.store.enqueueBulk(jobs.map((data) => ({ queue: 'document', data })))).map((r) => r.job.id);
+  t.embeds = async (count) => (await t.store.enqueueBulk(Array.from({ length: count }, (_, i) => ({ queue: 'ai', data: { texts: [`text ${i}`] } })))).map((r) => r.job.id);
 
   t.ledger = () => readLedger(t.env.LEDGER_FILE!).map((line) => {
     const [event, id, host, at, ...detail] = line.split(' ');

@@ -13,11 +13,11 @@ describe('many hosts: a host killed outright', function () {
 
   it('has its jobs recovered by the other host within lock + stalled time, loses none, and shows it unreachable', async () => {
     const [a, b] = t.hosts as [typeof t.hosts[0], typeof t.hosts[0]];
-    const onB = t.supervise(b, { WORKER_QUEUES: 'ai', QUEUE_AI_CONCURRENCY: '4' });
-    const [base] = await Promise.all([t.api(a), registered(t, onB, ['ai'])]);
+    const onB = t.supervise(b, { WORKER_QUEUES: 'document', QUEUE_DOCUMENT_CONCURRENCY: '4' });
+    const [base] = await Promise.all([t.api(a), registered(t, onB, ['document'])]);
     const slow = await slowJobsHeldBy(t, b, 4, 60_000);
-    const onA = t.supervise(a, { WORKER_QUEUES: 'ai', QUEUE_AI_CONCURRENCY: '4' });
-    await registered(t, onA, ['ai']);
+    const onA = t.supervise(a, { WORKER_QUEUES: 'document', QUEUE_DOCUMENT_CONCURRENCY: '4' });
+    await registered(t, onA, ['document']);
 
     const killedAt = Date.now();
     killProcessesIn(b.ns);
@@ -25,8 +25,8 @@ describe('many hosts: a host killed outright', function () {
       whenHolds(() => startedOn(t, slow, a.hostname), killedAt, RECOVERY_MS + 10_000),
       whenHolds(async () => hostState(await t.queueStats(base), b.hostname) === 'unreachable', killedAt, RECOVERY_MS + 10_000, 250),
     ]);
-    await waitFor(async () => (await t.jobs('ai', slow)).every((j) => j.state === 'completed'), { timeoutMs: 20_000, intervalMs: 200, message: 'B\'s jobs completed on A' }).catch(() => {});
-    const views = await t.jobs('ai', slow);
+    await waitFor(async () => (await t.jobs('document', slow)).every((j) => j.state === 'completed'), { timeoutMs: 20_000, intervalMs: 200, message: 'B\'s jobs completed on A' }).catch(() => {});
+    const views = await t.jobs('document', slow);
     console.log(`      many-hosts host loss: ${JSON.stringify({ lockMs: LOCK_MS, stalledIntervalMs: STALLED_INTERVAL_MS, restartedOnAMs: restarted, unreachableMs: unreachable })}`);
 
     const check = new Checks();

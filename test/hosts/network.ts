@@ -24,13 +24,16 @@ function ip(...args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Root, and iproute2 with network namespaces: what building hosts needs. */
+/** Root, iproute2 with network namespaces, and util-linux's unshare with hostname: what building hosts needs; else why not. */
 export function canBuildHosts(): string | undefined {
   if (process.getuid?.() !== 0) return 'the many-hosts suite needs root (ip netns add)';
-  try {
-    ip('netns', 'list');
-  } catch {
-    return 'the many-hosts suite needs iproute2 (`ip`) with network namespaces';
+  const tools: [string, string[]][] = [['ip', ['netns', 'list']], ['unshare', ['--version']], ['hostname', []]];
+  for (const [tool, args] of tools) {
+    try {
+      execFileSync(tool, args, { stdio: 'ignore' });
+    } catch {
+      return `the many-hosts suite needs \`${tool}\` (iproute2 with network namespaces, util-linux, hostname)`;
+    }
   }
   return undefined;
 }

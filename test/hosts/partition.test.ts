@@ -20,51 +20,64 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
 
   it('loses no job, finishes none on both hosts, warns on the cut-off host, shows it unreachable, and takes it back without a restart', async () => {
     const [a, b] = t.hosts as [typeof t.hosts[0], typeof t.hosts[0]];
-    // B runs 4 slow jobs and has 2 slots left for the quick flow; it starts first so the slow jobs are its own.
+    // B runs 4 slow document jobs and has 2 slots left for the quick flow; it starts first so the slow jobs are its own.
     // Their first attempt ends within the scenario: a B that is not fenced finishes them, and the ledger shows it.
-    const onB = t.supervise(b, { WORKER_QUEUES: 'ai', QUEUE_AI_CONCURRENCY: '6' });
-    const [base] = await Promise.all([t.api(a), registered(t, onB, ['ai'])]);
+    const onB = t.supervise(b, { WORKER_QUEUES: 'document,ai', QUEUE_DOCUMENT_CONCURRENCY: '6', QUEUE_AI_CONCURRENCY: '2' });
+    const [base] = await Promise.all([t.api(a), registered(t, onB, ['document', 'ai'])]);
     const slow = await slowJobsHeldBy(t, b, 4, SLOW_MS);
-    const onA = t.supervise(a, { WORKER_QUEUES: 'ai', QUEUE_AI_CONCURRENCY: '4' });
-    await registered(t, onA, ['ai']);
+    const onA = t.supervise(a, { WORKER_QUEUES: 'document,ai', QUEUE_DOCUMENT_CONCURRENCY: '4', QUEUE_AI_CONCURRENCY: '2' });
+    await registered(t, onA, ['document', 'ai']);
 
-    const before = await t.enqueue('ai', Array.from({ length: 30 }, () => ({ ms: 200 })));
-    await waitFor(async () => (await t.jobs('ai', before)).every((j) => j.state === 'completed'), { timeoutMs: 30_000, intervalMs: 200, message: 'the flow before the cut' });
+    // Both hosts work; the ai jobs last, so that B's keep-alive pool holds live connections to the embeddings server at the cut.
+    const before = await t.sleepers(Array.from({ length: 30 }, () => ({ ms: 200 })));
+    const embedsBefore = await t.embeds(16);
+    await waitFor(async () => [...await t.jobs('document', before), ...await t.jobs('ai', embedsBefore)].every((j) => j.state === 'completed'),
+      { timeoutMs: 30_000, intervalMs: 100, message: 'the flow before the cut' });
     const ranBefore = new Set(t.ledger().filter((e) => before.includes(e.id)).map((e) => e.host));
     const pidsOnB = [onB.child.pid!, ...onB.workers()];
 
     const cutAt = Date.now();
     cut(b);
-    const during = await t.enqueue('ai', Array.from({ length: 10 }, () => ({ ms: 200 })));
+    const lastAskedByB = Math.max(...t.embeddings.requests.filter((r) => r.from === b.address).map((r) => r.at));
+    const during = await t.sleepers(Array.from({ length: 10 }, () => ({ ms: 200 })));
     const [warned, unreachable, orphaned, aborted, restarted] = await Promise.all([
       whenHolds(() => onB.warnings().some((l) => Number(l.time) >= cutAt && CUT_OFF.test(JSON.stringify(l))), cutAt, RECOVERY_MS + 5000),
       whenHolds(async () => hostState(await t.queueStats(base), b.hostname) === 'unreachable', cutAt, RECOVERY_MS + 5000, 250),
-      whenHolds(async () => ((await t.queueStats(base)).queues.ai?.orphaned ?? 0) >= slow.length, cutAt, RECOVERY_MS + 5000, 250),
+      whenHolds(async () => ((await t.queueStats(base)).queues.document?.orphaned ?? 0) >= slow.length, cutAt, RECOVERY_MS + 5000, 250),
       whenHolds(() => slow.every((id) => t.ledger().some((e) => e.event === 'aborted' && e.id === id && e.host === b.hostname)), cutAt, RECOVERY_MS + 5000),
       whenHolds(() => startedOn(t, slow, a.hostname), cutAt, RECOVERY_MS + 10_000),
     ]);
     // A's heartbeat names the restarted jobs within a beat or two: from then on nothing is orphaned.
-    const orphanedCleared = await whenHolds(async () => (await t.queueStats(base)).queues.ai?.orphaned === 0, cutAt, RECOVERY_MS + 15_000, 250);
+    const orphanedCleared = await whenHolds(async () => (await t.queueStats(base)).queues.document?.orphaned === 0, cutAt, RECOVERY_MS + 15_000, 250);
     const stillUnreachable = hostState(await t.queueStats(base), b.hostname);
-    await waitFor(async () => (await t.jobs('ai', during)).every((j) => j.state === 'completed'), { timeoutMs: 20_000, intervalMs: 200, message: 'A alone runs the flow during the cut' });
+    await waitFor(async () => (await t.jobs('document', during)).every((j) => j.state === 'completed'), { timeoutMs: 20_000, intervalMs: 200, message: 'A alone runs the flow during the cut' });
 
     const healAt = Date.now();
     heal(b);
     // Enough work that A alone would need seconds: B has the time to come back and take its share.
-    const after = await t.enqueue('ai', Array.from({ length: 24 }, () => ({ ms: 1000 })));
+    const after = await t.sleepers(Array.from({ length: 24 }, () => ({ ms: 1000 })));
     const [rejoined, recoveredLine] = await Promise.all([
       whenHolds(() => t.ledger().some((e) => e.event === 'start' && e.host === b.hostname && e.at >= healAt), healAt, 20_000, 50),
       whenHolds(() => onB.warnings().some((l) => Number(l.time) >= healAt && RECOVERED.test(JSON.stringify(l))), healAt, 20_000),
     ]);
-    const all = [...slow, ...before, ...during, ...after];
-    await waitFor(async () => (await t.jobs('ai', all)).every((j) => j.state === 'completed'), { timeoutMs: 30_000, intervalMs: 200, message: 'every job completed' }).catch(() => {});
+    // B back: its ai worker's first requests go out on the pooled connections the server dropped during the cut.
+    const embedsAfter = await t.embeds(16);
+    const askedByBAfterHeal = await whenHolds(() => t.embeddings.requests.some((r) => r.from === b.address && r.at >= healAt), healAt, 20_000);
+    const documents = [...slow, ...before, ...during, ...after];
+    const embeds = [...embedsBefore, ...embedsAfter];
+    await waitFor(async () => [...await t.jobs('document', documents), ...await t.jobs('ai', embeds)].every((j) => j.state === 'completed'),
+      { timeoutMs: 30_000, intervalMs: 200 }).catch(() => {});
     // Whatever B's handlers of the lost jobs did, aborted or finished, is in the ledger by now.
     await waitFor(() => slow.every((id) => t.ledger().some((e) => e.id === id && e.host === b.hostname && e.event !== 'start')),
       { timeoutMs: SLOW_MS, intervalMs: 200 }).catch(() => {});
-    const views = await t.jobs('ai', all);
+    const views = [...await t.jobs('document', documents), ...await t.jobs('ai', embeds)];
+    const all = [...documents, ...embeds];
     const ledger = t.ledger();
 
-    console.log(`      many-hosts partition: ${JSON.stringify({ lockMs: LOCK_MS, stalledIntervalMs: STALLED_INTERVAL_MS, warnedMs: warned, unreachableMs: unreachable, orphanedMs: orphaned, orphanedClearedMs: orphanedCleared, abortedMs: aborted, restartedOnAMs: restarted, rejoinedAfterHealMs: rejoined, recoveryWarnMs: recoveredLine })}`);
+    console.log(`      many-hosts partition: ${JSON.stringify({
+      lockMs: LOCK_MS, stalledIntervalMs: STALLED_INTERVAL_MS, warnedMs: warned, abortedMs: aborted, unreachableMs: unreachable, orphanedMs: orphaned,
+      restartedOnAMs: restarted, orphanedClearedMs: orphanedCleared, recoveryWarnMs: recoveredLine, rejoinedAfterHealMs: rejoined, embeddingsAfterHealMs: askedByBAfterHeal,
+    })}`);
 
     const check = new Checks();
     // 0 lost: every job completed, and BullMQ recorded its completion once.
@@ -72,6 +85,7 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
     check.that('every job completed', views.every((j) => j.state === 'completed'), views.filter((j) => j.state !== 'completed').map((j) => `${j.id}:${j.state}`));
     check.that('every job completed exactly once', views.every((j) => j.timeline.filter((e) => e.event === 'completed').length === 1));
     check.that('the flow before the cut ran on both hosts', ranBefore.has(a.hostname) && ranBefore.has(b.hostname), [...ranBefore]);
+    check.that('B had used its pooled connections within the server\'s keep-alive before the cut', cutAt - lastAskedByB < 2000, cutAt - lastAskedByB);
     // 0 true double executions: B's handlers saw their signals before A took the jobs, and nothing ended twice.
     check.that('B aborted the signal of every job it could no longer renew', aborted !== undefined);
     const reasons = ledger.filter((e) => e.event === 'aborted' && e.host === b.hostname).map((e) => e.detail);
@@ -95,6 +109,7 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
     check.that('B\'s processes all survived', pidsOnB.every(isAlive), pidsOnB.filter((pid) => !isAlive(pid)));
     check.that('B forked no new worker', onB.workers().length === pidsOnB.length - 1, onB.workers());
     check.that('B took work after the heal', rejoined !== undefined);
+    check.that('B called the embeddings server again after the heal', askedByBAfterHeal !== undefined);
     check.that('B said (level >= 40) it recovered its store', recoveredLine !== undefined);
     check.that('no attempt failed', !views.some((j) => j.timeline.some((e) => e.event === 'failed' || e.event === 'retrying')),
       views.filter((j) => j.timeline.some((e) => e.event === 'failed' || e.event === 'retrying')).map((j) => j.id));

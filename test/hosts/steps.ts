@@ -28,7 +28,7 @@ export async function registered(t: HostsContext, supervisor: HostSupervisor, qu
  * all of them when the scenario strikes.
  */
 export async function slowJobsHeldBy(t: HostsContext, host: HostNet, count: number, ms: number): Promise<string[]> {
-  const ids = await t.enqueue('ai', Array.from({ length: count }, () => ({ ms, retryMs: 300 })));
+  const ids = await t.sleepers(Array.from({ length: count }, () => ({ ms, retryMs: 300 })));
   await waitFor(() => ids.every((id) => t.ledger().some((e) => e.event === 'start' && e.id === id && e.host === host.hostname)),
     { timeoutMs: 20_000, intervalMs: 100, message: `${host.hostname} running ${count} slow jobs` });
   return ids;

@@ -15,8 +15,11 @@ import { waitFor } from '../helpers/wait.js';
 import { embeddingsServer, type EmbeddingsServer } from './embeddings.js';
 import { canBuildHosts, createHost, heal, killProcessesIn, removeHost, removeLeftovers, spawnInHost, type HostNet } from './network.js';
 
-/** Short enough that a partition resolves in seconds: renewal every 2 s, the stalled check every 2 s. */
-export const LOCK_MS = 4000;
+/**
+ * Short enough that a partition resolves in seconds, long enough that a silent host is marked
+ * unreachable (the registry TTL, 5 s) before its locks expire, as with the defaults.
+ */
+export const LOCK_MS = 8000;
 export const STALLED_INTERVAL_MS = 2000;
 /** Long enough that a host's ai jobs overlap and B gets its share after the heal. */
 const EMBEDDINGS_ANSWER_MS = 250;

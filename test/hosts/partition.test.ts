@@ -3,13 +3,14 @@
 // asserts on all of them at the end, so a failing run still says how far it got.
 import { isAlive } from '../helpers/supervisor.js';
 import { waitFor } from '../helpers/wait.js';
+import { KEEP_ALIVE_MS } from './embeddings.js';
 import { LOCK_MS, STALLED_INTERVAL_MS, useHosts } from './harness.js';
 import { cut, heal } from './network.js';
 import { Checks, hostState, registered, slowJobsHeldBy, startedOn, whenHolds } from './steps.js';
 
 /** How long BullMQ may take to give a lost job to another host: its lock runs out, then two stalled checks. */
 const RECOVERY_MS = LOCK_MS + 2 * STALLED_INTERVAL_MS;
-const SLOW_MS = 15_000;
+const SLOW_MS = 20_000;
 /** B's lines at warn level that speak of the cut-off, and of its end (the worker's own words, in src/workers/fencing.ts). */
 const CUT_OFF = /cut off|lock lost|store/i;
 const RECOVERED = /answers again|recover|resum/i;
@@ -39,7 +40,6 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
     const cutAt = Date.now();
     cut(b);
     const lastAskedByB = Math.max(...t.embeddings.requests.filter((r) => r.from === b.address).map((r) => r.at));
-    const during = await t.sleepers(Array.from({ length: 10 }, () => ({ ms: 200 })));
     const [warned, unreachable, orphaned, aborted, restarted] = await Promise.all([
       whenHolds(() => onB.warnings().some((l) => Number(l.time) >= cutAt && CUT_OFF.test(JSON.stringify(l))), cutAt, RECOVERY_MS + 5000),
       whenHolds(async () => hostState(await t.queueStats(base), b.hostname) === 'unreachable', cutAt, RECOVERY_MS + 5000, 250),
@@ -50,6 +50,8 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
     // A's heartbeat names the restarted jobs within a beat or two: from then on nothing is orphaned.
     const orphanedCleared = await whenHolds(async () => (await t.queueStats(base)).queues.document?.orphaned === 0, cutAt, RECOVERY_MS + 15_000, 250);
     const stillUnreachable = hostState(await t.queueStats(base), b.hostname);
+    // Work enqueued during the cut, once the lost jobs are back: A's new jobs would look orphaned until its next beat.
+    const during = await t.sleepers(Array.from({ length: 10 }, () => ({ ms: 200 })));
     await waitFor(async () => (await t.jobs('document', during)).every((j) => j.state === 'completed'), { timeoutMs: 20_000, intervalMs: 200, message: 'A alone runs the flow during the cut' });
 
     const healAt = Date.now();
@@ -85,7 +87,7 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
     check.that('every job completed', views.every((j) => j.state === 'completed'), views.filter((j) => j.state !== 'completed').map((j) => `${j.id}:${j.state}`));
     check.that('every job completed exactly once', views.every((j) => j.timeline.filter((e) => e.event === 'completed').length === 1));
     check.that('the flow before the cut ran on both hosts', ranBefore.has(a.hostname) && ranBefore.has(b.hostname), [...ranBefore]);
-    check.that('B had used its pooled connections within the server\'s keep-alive before the cut', cutAt - lastAskedByB < 2000, cutAt - lastAskedByB);
+    check.that('B had used its pooled connections within the server\'s keep-alive before the cut', cutAt - lastAskedByB < KEEP_ALIVE_MS, cutAt - lastAskedByB);
     // 0 true double executions: B's handlers saw their signals before A took the jobs, and nothing ended twice.
     check.that('B aborted the signal of every job it could no longer renew', aborted !== undefined);
     const reasons = ledger.filter((e) => e.event === 'aborted' && e.host === b.hostname).map((e) => e.detail);
@@ -101,7 +103,7 @@ describe('many hosts: a partition mid-flight, then a heal', function () {
     // B says it is cut off within the lock time; A's view shows B unreachable and its jobs orphaned until they restart.
     check.that(`B warned (level >= 40) of the cut-off within the lock time (${LOCK_MS} ms)`, warned !== undefined && warned <= LOCK_MS, warned);
     check.that('A\'s queue-stats showed B unreachable', unreachable !== undefined, unreachable);
-    check.that('A\'s queue-stats counted B\'s jobs orphaned', orphaned !== undefined, orphaned);
+    check.that('A\'s queue-stats counted B\'s jobs orphaned before they restarted', orphaned !== undefined && restarted !== undefined && orphaned < restarted, { orphaned, restarted });
     check.that(`B's jobs restarted on A within lock + 2 stalled checks + 10 s`, restarted !== undefined, restarted);
     check.that('no job counted orphaned within 3 s of their restart on A', orphanedCleared !== undefined && restarted !== undefined && orphanedCleared <= restarted + 3000, { orphanedCleared, restarted });
     check.that('B still unreachable while cut off', stillUnreachable === 'unreachable', stillUnreachable);

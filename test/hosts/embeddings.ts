@@ -2,9 +2,9 @@
 // host's link (the addresses the suite created), so the real ai handler's keep-alive pool holds
 // sockets across a partition. A connection idle for a while is reset and forgotten, as a
 // provider's load balancer does: during a partition the reset never reaches the cut-off host,
-// whose pool then holds connections the far side no longer knows. Whether the first request
-// after the heal meets one (and the pool must resend it) or the pool's TCP keep-alive probe
-// (every second) finds it dead first is a race. It records who asked (by address) and when.
+// whose pool then holds connections the far side no longer knows: the first request written on
+// one after the heal is answered with a reset, which the pool must resend. It records who asked
+// (by address) and when.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { HostNet } from './network.js';

@@ -21,7 +21,7 @@ import { canBuildHosts, createHost, heal, killProcessesIn, removeHost, removeLef
  */
 export const LOCK_MS = 8000;
 export const STALLED_INTERVAL_MS = 2000;
-/** Long enough that a host's ai jobs overlap and B gets its share after the heal. */
+/** Long enough that a worker's ai jobs overlap, each on a pooled connection of its own. */
 const EMBEDDINGS_ANSWER_MS = 250;
 const API_PORT = 3000; // inside host A's own namespace, so no other process on the machine holds it
 

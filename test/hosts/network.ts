@@ -38,8 +38,12 @@ export function canBuildHosts(): string | undefined {
   return undefined;
 }
 
-/** A crashed earlier run's namespaces, their processes and their links, gone. */
+/** A crashed earlier run's namespaces, their processes and their links gone, and its Redis (found listening on the suite's subnet). */
 export function removeLeftovers(): void {
+  for (const line of execFileSync('ss', ['-Hltnp'], { encoding: 'utf8' }).split('\n')) {
+    if (!line.includes(` ${SUBNET}.`)) continue;
+    for (const [, pid] of line.matchAll(/pid=(\d+)/g)) killPid(Number(pid));
+  }
   const namespaces = ip('netns', 'list').split('\n').map((line) => line.split(' ')[0]!).filter((name) => name.startsWith(NAME_PREFIX));
   for (const ns of namespaces) removeHost(ns);
   for (const line of ip('-o', 'link', 'show').split('\n')) {
@@ -81,11 +85,13 @@ export function killProcessesIn(ns: string): void {
   try {
     pids = ip('netns', 'pids', ns).split('\n').filter(Boolean).map(Number);
   } catch { /* no such namespace */ }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch { /* gone */ }
-  }
+  for (const pid of pids) killPid(pid);
+}
+
+function killPid(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch { /* gone */ }
 }
 
 /** The partition: the root side of the host's link goes down, and its packets vanish. */

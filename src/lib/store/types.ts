@@ -192,6 +192,18 @@ export interface ProcessRecord {
   held?: boolean;
   /** That supervisor's autoscaler for this queue (README, Autoscaling). */
   scaling?: ScalingRecord;
+  /** When the store received its last heartbeat (ms since the epoch, by the store's clock); set when listed, ignored when written. */
+  lastSeen?: number;
+}
+
+/**
+ * The registry as listed: the live records (heartbeat within its TTL), and the silent ones
+ * (TTL past, last seen within the registry's forget time). A clean exit removes a record at
+ * once, so only silence puts one in `silent`.
+ */
+export interface ProcessListing {
+  live: ProcessRecord[];
+  silent: ProcessRecord[];
 }
 
 /** One queue's autoscaler under one supervisor: its range, desired and live counts, its last step or hold. */
@@ -392,7 +404,10 @@ export interface Store {
   isPaused(queue: string): Promise<boolean>;
   heartbeat(record: ProcessRecord, ttlMs: number): Promise<void>;
   removeProcess(id: string): Promise<void>;
+  /** The live records only. */
   listProcesses(): Promise<ProcessRecord[]>;
+  /** The live records and the silent ones, in one read (queue-stats, /metrics, readiness). */
+  listFleet(): Promise<ProcessListing>;
   /** Records what a worker holds now (with its heartbeat); kept `ttlMs`, longer than the registry record. */
   claim(claims: ProcessClaims, ttlMs: number): Promise<void>;
   /** The claims left by the workers of a host: a supervisor starting there releases those of dead processes. */

@@ -56,6 +56,8 @@ export interface Config {
     keepFailed: { count: number; ageSeconds: number };
     lockMs: number;
     stalledIntervalMs: number;
+    /** How long a worker may hear nothing from its store before it stops fetching (README, Many hosts); half the lock time when unset. */
+    storeCutOffMs?: number;
   };
   shutdownTimeoutMs: number;
   /** How long a silent worker (and a host all of whose workers are silent) stays listed as unreachable after its last heartbeat. */
@@ -133,6 +135,7 @@ const base = inputEnv.extend({
   JOB_LOCK_MS: int(1000).default(30_000),
   JOB_STALLED_INTERVAL_MS: int(500).default(30_000),
   JOBVISOR_HOST_FORGET_MS: int(10_000).default(DEFAULT_HOST_FORGET_MS),
+  JOBVISOR_STORE_CUTOFF_MS: int(100).optional(),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   WORKER_HARD_MEMORY_FACTOR: z.coerce.number().min(1).default(2),
   API_KEYS: keyList.default([]),
@@ -271,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepFailed: { count: e.JOB_KEEP_FAILED_COUNT, ageSeconds: e.JOB_KEEP_FAILED_AGE_S },
       lockMs: e.JOB_LOCK_MS,
       stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+      storeCutOffMs: e.JOBVISOR_STORE_CUTOFF_MS ?? Math.round(e.JOB_LOCK_MS / 2),
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     hostForgetMs: e.JOBVISOR_HOST_FORGET_MS,

@@ -12,6 +12,12 @@ export interface Server {
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
+  /**
+   * Redis only: freeze the server (SIGSTOP) and thaw it (SIGCONT). Its clients keep their
+   * connections and their commands hang unanswered, as in a network partition; no data is lost.
+   */
+  freeze?(): void;
+  thaw?(): void;
 }
 
 function pgBin(): string | undefined {
@@ -52,7 +58,14 @@ export async function privateRedis(): Promise<Server> {
       child?.kill('SIGKILL');
       await exited;
     },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
+    },
     async destroy() {
+      child?.kill('SIGCONT'); // a frozen server would not die of the SIGKILL below until thawed
       if (child && child.exitCode === null && child.signalCode === null) await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },

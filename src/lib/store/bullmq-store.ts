@@ -175,6 +175,7 @@ export class BullStore implements Store {
     return new BullConsumer(this.engine, queue, this.bull.queue(queue), processor, options, events, {
       lockMs: this.defaults.lockMs,
       stalledIntervalMs: this.defaults.stalledIntervalMs,
+      storeCutOffMs: this.defaults.storeCutOffMs ?? this.defaults.lockMs / 2,
       defaultTimeoutMs: this.defaults.timeoutMs,
       keepCancelled: this.defaults.keepFailed,
       deliverCallback: (url, payload) => enqueueCallback(this.bull.queue(CALLBACK_QUEUE), this.defaults, url, payload),

@@ -2,7 +2,11 @@
 // may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
 // proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
 // Longer than our other files on purpose: the contract reads best as one documented page.
+import type { JobLockLostError } from '../errors.js';
+import type { CutOffChange } from './fence.js';
 import type { JobController } from './job-controller.js';
+
+export type { CutOffChange } from './fence.js';
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
 export const JOB_STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
@@ -333,6 +337,10 @@ export interface ConsumerEvents {
   recorded?: (job: ActiveJob, outcome: JobOutcome) => void;
   /** A job's handler is about to run: `count` jobs started so far, this one included. */
   started?: (count: number) => void;
+  /** An attempt given up because its lock could not be renewed: its outcome was discarded, never recorded. */
+  lockLost?: (job: ActiveJob, reason: JobLockLostError) => void;
+  /** The worker was cut off from its store (and stopped fetching), or it answers again (and fetching resumed). */
+  storeCutOff?: (change: CutOffChange, jobs: { held: number; aborted: number }) => void;
 }
 
 /** A running fetch loop over one queue, inside one worker process. */
@@ -349,6 +357,8 @@ export interface Consumer {
   readonly started: number;
   /** The jobs running now, with their lock tokens. */
   held(): HeldJob[];
+  /** Whether the store has not answered for longer than the cut-off time (fetching stopped meanwhile). */
+  readonly cutOff: boolean;
 }
 
 /**

@@ -1,12 +1,14 @@
 // The api's Prometheus series: HTTP traffic, jobs enqueued, and what the store
 // says of every queue (jobs per state, the oldest active and waiting job, live
-// workers, the crash-loop mark, worker memory), from a snapshot cached so that
+// workers, orphaned jobs, the crash-loop mark, worker memory) and of the hosts
+// (how many are unreachable), from a snapshot cached so that
 // a storm of scrapes costs the backend one read per queue every few seconds.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PREFIX } from '../lib/metric-names.js';
 import type { Logger } from '../lib/logger.js';
 import { JOB_STATES, type Store } from '../lib/store/index.js';
 import { snapshotReader, type QueueSnapshot } from './queue-snapshot.js';
+import { orphanedOf, unreachableHosts } from './hosts.js';
 import { workersOf, type MemoryLimits } from './stats.js';
 import { SupervisorMemory } from './supervisor-memory.js';
 import type { StoreCall } from './store-call.js';
@@ -63,6 +65,16 @@ function queueGauges(registry: Registry, snapshot: () => Promise<QueueSnapshot |
       (s, queue) => ageSeconds(s.oldest.get(queue)?.activeSince)),
     oldestWaiting: perQueue('queue_oldest_waiting_seconds', 'How long the longest-waiting ready job has waited (queue latency); 0 when none waits',
       (s, queue) => ageSeconds(s.oldest.get(queue)?.waitingSince)),
+    orphaned: perQueue('jobs_orphaned', 'Active jobs held by no live worker (their host silent), until the stalled check takes them back',
+      (s, queue) => orphanedOf(queue, s.counts.get(queue)!.active, { live: s.processes, silent: s.silent })),
+    unreachableHosts: new Gauge({
+      name: `${PREFIX}hosts_unreachable`, help: 'Hosts all of whose workers are silent past their heartbeat TTL, not yet forgotten (JOBVISOR_HOST_FORGET_MS)',
+      registers: [registry],
+      async collect() {
+        const current = await snapshot();
+        if (current) this.set(unreachableHosts({ live: current.processes, silent: current.silent }).length);
+      },
+    }),
     liveWorkers: perQueue('queue_live_workers', 'Worker processes of the queue on any host that are not draining, from the process registry',
       (s, queue) => workersOf(queue, s.processes).liveWorkers, options.expectedQueues ?? queues),
     crashLooping: perQueue('queue_crash_looping', '1 while a supervisor marks the queue crash-looping',

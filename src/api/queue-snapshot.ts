@@ -1,7 +1,7 @@
 // What /metrics says about the queues and the fleet, read from the store at
 // most once per period however many scrapes arrive: counts and the oldest jobs
-// per queue, and the process registry. Concurrent scrapes share one read; a
-// failed read serves the last snapshot, if any.
+// per queue, and the process registry (live and silent workers). Concurrent
+// scrapes share one read; a failed read serves the last snapshot, if any.
 import type { Logger } from '../lib/logger.js';
 import type { OldestJobs, ProcessRecord, StateCounts, Store } from '../lib/store/index.js';
 import type { StoreCall } from './store-call.js';
@@ -12,7 +12,10 @@ const READ_TIMEOUT_MS = 2000;
 export interface QueueSnapshot {
   counts: Map<string, StateCounts>;
   oldest: Map<string, OldestJobs>;
+  /** The live records of the registry. */
   processes: ProcessRecord[];
+  /** The silent ones, not yet forgotten. */
+  silent: ProcessRecord[];
 }
 
 export interface SnapshotOptions {
@@ -31,14 +34,15 @@ export function snapshotReader(options: SnapshotOptions): () => Promise<QueueSna
   let refreshing: Promise<void> | undefined;
 
   async function refresh(): Promise<void> {
-    const [counts, oldest, processes] = await Promise.all([
+    const [counts, oldest, fleet] = await Promise.all([
       Promise.all(queues.map((queue) => call(store.counts(queue), READ_TIMEOUT_MS))),
       Promise.all(queues.map((queue) => call(store.oldest(queue), READ_TIMEOUT_MS))),
-      call(store.listProcesses(), READ_TIMEOUT_MS),
+      call(store.listFleet(), READ_TIMEOUT_MS),
     ]);
+    const { live: processes, silent } = fleet;
     options.onProcesses?.(processes);
     const byQueue = <T>(values: T[]) => new Map(queues.map((queue, i) => [queue, values[i]!]));
-    cached = { at: Date.now(), snapshot: { counts: byQueue(counts), oldest: byQueue(oldest), processes } };
+    cached = { at: Date.now(), snapshot: { counts: byQueue(counts), oldest: byQueue(oldest), processes, silent } };
   }
 
   return async () => {

@@ -1,15 +1,19 @@
 // queue-stats and readiness: what the whole cluster looks like, read from the
-// store and the process registry. Every read is its own bounded call, made in
-// parallel, so that the answer takes one round trip's time, not a sum.
+// store and the process registry (its live and silent workers, hosts.ts). Every
+// read is its own bounded call, made in parallel, so that the answer takes one
+// round trip's time, not a sum.
 import type { ProcessRecord, Store } from '../lib/store/index.js';
+import { hostsOf, orphanedOf, unreachableHosts } from './hosts.js';
 import { scalingOf } from './scaling.js';
 import type { StoreCall } from './store-call.js';
 import { SupervisorMemory } from './supervisor-memory.js';
 
-function workerOf(record: ProcessRecord, now: number) {
-  const { host, pid, queue, state, rss, heapUsed, active, processed, failed } = record;
+/** A silent worker keeps its last record's numbers, under the state `unreachable`. */
+function workerOf(record: ProcessRecord, now: number, silent = false) {
+  const { host, pid, queue, rss, heapUsed, active, processed, failed } = record;
   return {
-    host, pid, queue, state, rss, heapUsed, active, processed, failed, uptimeMs: Math.max(0, now - record.startedAt),
+    host, pid, queue, state: silent ? 'unreachable' as const : record.state, rss, heapUsed, active, processed, failed,
+    uptimeMs: Math.max(0, now - record.startedAt), lastSeen: record.lastSeen ? new Date(record.lastSeen).toISOString() : null,
     supervisor: record.supervisor ?? null, held: record.held ?? false,
   };
 }
@@ -45,21 +49,26 @@ export interface QueueStatsOptions {
 
 export async function queueStats(store: Store, queues: readonly string[], call: StoreCall, options: QueueStatsOptions = {}) {
   const { limits = {}, supervisors = new SupervisorMemory() } = options;
-  const [records, perQueue] = await Promise.all([
-    call(store.listProcesses()),
+  const [listing, perQueue] = await Promise.all([
+    call(store.listFleet()),
     Promise.all(queues.map((queue) => Promise.all([
       call(store.counts(queue)), call(store.lastMinute(queue)), call(store.isPaused(queue)),
     ]))),
   ]);
   const now = Date.now();
+  const records = listing.live;
   supervisors.observe(records, now);
   return {
     queues: Object.fromEntries(queues.map((queue, i) => {
       const [counts, lastMinute, paused] = perQueue[i]!;
       const { restarts, crashLooping } = supervisors.queue(queue);
-      return [queue, { counts, lastMinute, paused, restarts, crashLooping, ...workersOf(queue, records), memory: memoryOf(limits[queue]), scaling: scalingOf(queue, records) }];
+      return [queue, {
+        counts, orphaned: orphanedOf(queue, counts.active, listing), lastMinute, paused, restarts, crashLooping,
+        ...workersOf(queue, records), memory: memoryOf(limits[queue]), scaling: scalingOf(queue, records),
+      }];
     })),
-    workers: records.map((record) => workerOf(record, now)),
+    hosts: hostsOf(listing),
+    workers: [...records.map((record) => workerOf(record, now)), ...listing.silent.map((record) => workerOf(record, now, true))],
   };
 }
 
@@ -93,9 +102,13 @@ export function missingQueues(expected: readonly string[], live: ReadonlySet<str
 /** How long a queue seen live stays ready through a gap in the registry: a few heartbeats. */
 export const LIVE_GRACE_MS = 3000;
 
-/** Readiness: the store answers, every expected queue has a live worker, none is crash-looping. */
+/**
+ * Readiness: the store answers, every expected queue has a live worker, none is crash-looping.
+ * Unreachable hosts are named but fail nothing: this api can serve while another host is gone.
+ */
 export async function readiness(store: Store, expectedQueues: readonly string[], call: StoreCall, checkTimeoutMs = 1000, lastLive = new Map<string, number>()) {
-  const records = call(store.listProcesses(), checkTimeoutMs);
+  const listing = call(store.listFleet(), checkTimeoutMs);
+  const records = listing.then(({ live }) => live);
   records.catch(() => {}); // reported by the checks that read it
   const [storeCheck, workers, crashLooping] = await Promise.all([
     timed(async () => {
@@ -114,5 +127,6 @@ export async function readiness(store: Store, expectedQueues: readonly string[],
   ]);
   const checks = { store: storeCheck, workers, crashLooping };
   const failed = Object.entries(checks).filter(([, check]) => !check.ok).map(([name]) => name);
-  return { ready: failed.length === 0, failed, checks };
+  const unreachable = await listing.then(unreachableHosts, () => null);
+  return { ready: failed.length === 0, failed, checks, unreachableHosts: unreachable };
 }

@@ -56,8 +56,12 @@ export interface Config {
     keepFailed: { count: number; ageSeconds: number };
     lockMs: number;
     stalledIntervalMs: number;
+    /** How long a worker may hear nothing from its store before it stops fetching (README, Many hosts); half the lock time when unset. */
+    storeCutOffMs?: number;
   };
   shutdownTimeoutMs: number;
+  /** How long a silent worker (and a host all of whose workers are silent) stays listed as unreachable after its last heartbeat. */
+  hostForgetMs: number;
   /** User keys, each with the tenant its jobs belong to (README, Tenants). */
   apiKeys: TenantKey[];
   adminApiKeys: string[];
@@ -72,6 +76,9 @@ export interface Config {
 
 /** Node's timers hold at most 2^31−1 ms (24.8 days); a longer one fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A silent host is shown unreachable this long after its last heartbeat (JOBVISOR_HOST_FORGET_MS), then forgotten. */
+export const DEFAULT_HOST_FORGET_MS = 10 * 60_000;
 
 export interface ApiConfig {
   /** Largest JSON body accepted, in bytes; larger → 413. */
@@ -127,6 +134,8 @@ const base = inputEnv.extend({
   JOB_KEEP_FAILED_AGE_S: int(0).default(7 * 24 * 3600),
   JOB_LOCK_MS: int(1000).default(30_000),
   JOB_STALLED_INTERVAL_MS: int(500).default(30_000),
+  JOBVISOR_HOST_FORGET_MS: int(10_000).default(DEFAULT_HOST_FORGET_MS),
+  JOBVISOR_STORE_CUTOFF_MS: int(100).optional(),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   WORKER_HARD_MEMORY_FACTOR: z.coerce.number().min(1).default(2),
   API_KEYS: keyList.default([]),
@@ -265,8 +274,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepFailed: { count: e.JOB_KEEP_FAILED_COUNT, ageSeconds: e.JOB_KEEP_FAILED_AGE_S },
       lockMs: e.JOB_LOCK_MS,
       stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+      storeCutOffMs: e.JOBVISOR_STORE_CUTOFF_MS ?? Math.round(e.JOB_LOCK_MS / 2),
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    hostForgetMs: e.JOBVISOR_HOST_FORGET_MS,
     apiKeys: tenantKeys(e.API_KEYS),
     adminApiKeys: e.ADMIN_API_KEYS,
     api: {

@@ -26,6 +26,18 @@ export class JobCancelledError extends Error {
   }
 }
 
+/**
+ * This worker could no longer renew the job's lock (cut off from the store, or
+ * the lock taken by another worker): the attempt is abandoned, its outcome never
+ * recorded and its files never published, since another attempt may own the job.
+ */
+export class JobLockLostError extends Error {
+  override name = 'JobLockLostError';
+  constructor(readonly sinceRenewalMs: number) {
+    super(`job lock lost: not renewed for ${sinceRenewalMs} ms`);
+  }
+}
+
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }

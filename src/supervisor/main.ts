@@ -45,7 +45,7 @@ async function main(): Promise<number> {
       config, policy, logger, store, readMemory: readHostMemory, startWorker: forkWorker(process.env, launch), autoscale, readBacklog: backlogReader(store),
     });
     const running = supervisor;
-    metrics = await startMetricsServer(config.metricsPort, () => running.metricsExposition());
+    metrics = await startMetricsServer(config.metricsPort, () => running.metricsExposition(), () => running.hostReadiness());
     logger.info({ metricsPort: metrics.port }, 'metrics listening');
     if (pending) supervisor.requestStop(pending.force);
     return await supervisor.run();

@@ -22,6 +22,8 @@ export interface WorkerStats {
   started: number;
   /** The running jobs with their lock tokens: should this process die, the supervisor gives them back at once. */
   held: HeldJob[];
+  /** The store has not answered for longer than the cut-off time: the worker fetches nothing meanwhile. */
+  storeCutOff: boolean;
 }
 
 export type HeartbeatMessage = { type: 'heartbeat' } & WorkerStats;

@@ -69,9 +69,23 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(port: number, render: () => Promise<{ contentType: string; body: string }>): Promise<MetricsServer> {
+/**
+ * `/metrics`, and `/ready`: the host's own readiness, 503 while a worker is cut off
+ * from the store. The api on such a host fails its readiness too (it cannot reach
+ * the store), but only the supervisor knows it is its workers that stopped.
+ */
+export async function startMetricsServer(
+  port: number, render: () => Promise<{ contentType: string; body: string }>, readiness?: () => { ready: boolean; storeCutOff: string[] },
+): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+    const path = req.url?.split('?')[0];
+    if (req.method === 'GET' && path === '/ready' && readiness) {
+      const { ready, storeCutOff } = readiness();
+      const body = ready ? { status: 'ready', storeCutOff } : { status: 'not_ready', storeCutOff, error: { code: 'store_cut_off', message: `cut off from the store: ${storeCutOff.join(', ')}` } };
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
     }

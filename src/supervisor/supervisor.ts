@@ -345,6 +345,12 @@ export class Supervisor {
    * Prometheus text: the supervisor's series and every worker's, aggregated. A worker that
    * exits between its answer and the retired totals is counted once, in the totals.
    */
+  /** This host's word on its workers, for a load balancer or an operator asking the host itself: which queues are cut off from the store. */
+  hostReadiness(): { ready: boolean; storeCutOff: string[] } {
+    const storeCutOff = [...new Set(this.workers.filter((w) => w.stats.storeCutOff).map((w) => w.queue))];
+    return { ready: storeCutOff.length === 0, storeCutOff };
+  }
+
   async metricsExposition(timeoutMs = 1000): Promise<{ contentType: string; body: string }> {
     const asked = [...this.workers];
     const answers = await Promise.all(asked.map((w) => w.requestMetrics(timeoutMs)));

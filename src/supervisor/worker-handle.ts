@@ -43,7 +43,7 @@ export class WorkerHandle {
   #lastHeartbeatAt?: number;
   #overBudgetStreak = 0;
   #fetchingStopped = false;
-  #stats: WorkerStats = { rss: 0, heapUsed: 0, active: 0, processed: 0, failed: 0, zombies: 0, eventLoopLagMs: 0, started: 0, held: [] };
+  #stats: WorkerStats = { rss: 0, heapUsed: 0, active: 0, processed: 0, failed: 0, zombies: 0, eventLoopLagMs: 0, started: 0, held: [], storeCutOff: false };
   #stopReason?: StopReason;
   #killReason?: StopReason;
   #drainDeadline?: number;

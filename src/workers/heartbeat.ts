@@ -10,8 +10,8 @@ export interface HeartbeatOptions {
   store: Pick<Store, 'heartbeat' | 'claim'>;
   record: ProcessRecord;
   counters: Readonly<JobCounters>;
-  /** The consumer's starts and the jobs it runs now, with their lock tokens. */
-  jobs: () => Pick<WorkerStats, 'started' | 'held'>;
+  /** The consumer's starts, the jobs it runs now with their lock tokens, and whether it is cut off from the store. */
+  jobs: () => Pick<WorkerStats, 'started' | 'held' | 'storeCutOff'>;
   /** How long the claims (the held jobs) outlive the last beat: past BullMQ's stalled check, they are moot. */
   claimTtlMs: number;
   /** IPC to the supervisor, when there is one. */

@@ -10,6 +10,7 @@ import { replaceAtStarts, type WorkerMessage } from '../supervisor/messages.js';
 import { Heartbeat } from './heartbeat.js';
 import { workerMetrics, type WorkerMetrics } from './metrics.js';
 import { JobPipeline, type JobCounters } from './pipeline.js';
+import { fencingEvents } from './fencing.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -59,11 +60,11 @@ export function startRuntime(options: RuntimeOptions): Runtime {
     if (maxJobs > 0 && count === replaceAtStarts(maxJobs, options.concurrency)) void heartbeat?.beat().catch(() => {});
     if (maxJobs > 0 && count === maxJobs) options.send?.({ type: 'fetching-stopped', started: count });
   };
-  const consumer = store.consume(queue, pipeline.run, consumeOptions, { recorded: pipeline.recorded, started });
+  const consumer = store.consume(queue, pipeline.run, consumeOptions, { recorded: pipeline.recorded, started, ...fencingEvents(queue, logger, metrics) });
   const record = { ...processRecord(queue), concurrency: options.concurrency };
   heartbeat = new Heartbeat({
     store, record, counters: pipeline.counters, send: options.send, intervalMs: options.heartbeatMs ?? 1000, logger,
-    jobs: () => ({ started: consumer.started, held: consumer.held() }), claimTtlMs: options.claimTtlMs ?? 10 * 60_000,
+    jobs: () => ({ started: consumer.started, held: consumer.held(), storeCutOff: consumer.cutOff }), claimTtlMs: options.claimTtlMs ?? 10 * 60_000,
   });
   let stopping: Promise<void> | undefined;
   const stop = (how: 'drain' | 'close') => (stopping ??= shutdown({ how, consumer, heartbeat: heartbeat!, record, store, logger }));

@@ -34,11 +34,11 @@ export const TEST_JOBS: StoreConfig['jobs'] = {
 type Run = (data: any, ctx: HandlerContext) => Promise<unknown>;
 
 /** A suite's store over its mode: opened before the suite (or skipped), closed and cleaned up after it. */
-export function useModeStore(harness: ModeHarness, opened: (store: Store) => void): void {
+export function useModeStore(harness: ModeHarness, opened: (store: Store) => void, extra: Partial<StoreConfig> = {}): void {
   let store: Store | undefined;
   before(async function () {
     await harness.require(this);
-    store = await openStore(harness.config(TEST_JOBS));
+    store = await openStore({ ...harness.config(TEST_JOBS), ...extra });
     opened(store);
   });
   after(async () => {

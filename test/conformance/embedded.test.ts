@@ -4,6 +4,7 @@ import path from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { describeBacklog } from './describe-backlog.js';
 import { describeSchedules } from './describe-schedules.js';
+import { describeRegistry } from './describe-registry.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
 import { describeTenants } from './describe-tenants.js';
 
@@ -24,3 +25,4 @@ describeStore('embedded', harness);
 describeSchedules('embedded', harness);
 describeTenants('embedded', harness);
 describeBacklog('embedded', harness);
+describeRegistry('embedded', harness);

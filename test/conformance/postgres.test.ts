@@ -1,5 +1,6 @@
 import { describeBacklog } from './describe-backlog.js';
 import { describeSchedules } from './describe-schedules.js';
+import { describeRegistry } from './describe-registry.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
 import { describeTenants } from './describe-tenants.js';
 import { DATABASE_URL, dropPgSchema, postgresAnswers, requireService, uniqueName } from '../helpers/services.js';
@@ -16,3 +17,4 @@ describeStore('postgres', harness);
 describeSchedules('postgres', harness);
 describeTenants('postgres', harness);
 describeBacklog('postgres', harness);
+describeRegistry('postgres', harness);

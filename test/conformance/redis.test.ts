@@ -1,5 +1,6 @@
 import { describeBacklog } from './describe-backlog.js';
 import { describeSchedules } from './describe-schedules.js';
+import { describeRegistry } from './describe-registry.js';
 import { describeStore, type ModeHarness } from './describe-store.js';
 import { describeTenants } from './describe-tenants.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../helpers/services.js';
@@ -16,3 +17,4 @@ describeStore('redis', harness);
 describeSchedules('redis', harness);
 describeTenants('redis', harness);
 describeBacklog('redis', harness);
+describeRegistry('redis', harness);

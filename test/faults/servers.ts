@@ -12,6 +12,12 @@ export interface Server {
   stop(): Promise<void>;
   start(): Promise<void>;
   destroy(): Promise<void>;
+  /**
+   * Redis only: freeze the server (SIGSTOP) and thaw it (SIGCONT). Its clients keep their
+   * connections and their commands hang unanswered, as in a network partition; no data is lost.
+   */
+  freeze?(): void;
+  thaw?(): void;
 }
 
 function pgBin(): string | undefined {
@@ -35,24 +41,33 @@ function spawnSyncOk(command: string, args: string[]): boolean {
   }
 }
 
-export async function privateRedis(): Promise<Server> {
+/** `bind`: the addresses it listens on (the many-hosts suite names the ones it created); the url names the first. */
+export async function privateRedis(bind: string[] = ['127.0.0.1']): Promise<Server> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jv-faults-redis-'));
   let child: ChildProcess | undefined;
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://${bind[0]!}:${port}`;
   const server: Server = {
     url,
     async start() {
       // appendfsync always: a restart keeps every acknowledged write, as a production Redis with AOF does.
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
-      await waitFor(() => spawnSyncOk('redis-cli', ['-p', String(port), 'ping']) || undefined, { timeoutMs: 10_000, intervalMs: 50, message: 'private Redis up' });
+      // Protected mode refuses every address but loopback; the suite binds only addresses it created.
+      child = spawn('redis-server', ['--port', String(port), '--bind', ...bind, '--protected-mode', 'no', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+      await waitFor(() => spawnSyncOk('redis-cli', ['-h', bind[0]!, '-p', String(port), 'ping']) || undefined, { timeoutMs: 10_000, intervalMs: 50, message: 'private Redis up' });
     },
     async stop() {
       const exited = new Promise((resolve) => child?.once('exit', resolve));
       child?.kill('SIGKILL');
       await exited;
     },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
+    },
     async destroy() {
+      child?.kill('SIGCONT'); // a frozen server would not die of the SIGKILL below until thawed
       if (child && child.exitCode === null && child.signalCode === null) await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -36,19 +36,26 @@ function spawnSupervisor(env: NodeJS.ProcessEnv): RunningSupervisor {
     env: { ...process.env, LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
+  return watchSupervisor(child);
+}
+
+/** Collects the JSON log lines a supervisor (and the workers it forks) write on its piped stdout and stderr. */
+export function watchSupervisor(child: ChildProcess): RunningSupervisor {
   const logs: LogLine[] = [];
-  let rest = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const lines = (rest + chunk.toString('utf8')).split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        if (line.trim()) process.stdout.write(`${line}\n`);
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          if (line.trim()) process.stdout.write(`${line}\n`);
+        }
       }
-    }
-  });
+    });
+  }
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });

@@ -47,8 +47,8 @@ export const FLEET_HTML = `<!doctype html>
   <table id="queues">
     <thead>
       <tr><th rowspan="2">queue</th><th rowspan="2" class="text">status</th><th rowspan="2">live workers</th>
-        <th colspan="6">jobs</th><th colspan="2">last minute</th><th colspan="6">restarts by reason</th><th rowspan="2">budget / ceiling</th></tr>
-      <tr><th>waiting</th><th>delayed</th><th>active</th><th>completed</th><th>failed</th><th>cancelled</th>
+        <th colspan="7">jobs</th><th colspan="2">last minute</th><th colspan="6">restarts by reason</th><th rowspan="2">budget / ceiling</th></tr>
+      <tr><th>waiting</th><th>delayed</th><th>active</th><th title="active, held by no live worker">orphaned</th><th>completed</th><th>failed</th><th>cancelled</th>
         <th>completed</th><th>failed</th>
         <th>memory</th><th>max_jobs</th><th>crash</th><th>heartbeat</th><th>pressure</th><th>timeout</th></tr>
     </thead>

@@ -46,6 +46,7 @@ export const FLEET_SCRIPT = String.raw`(function () {
     var badges = [];
     if (queue.crashLooping) badges.push(badge('crash-looping', 'bad'));
     if (queue.liveWorkers === 0) badges.push(badge('no live worker', 'bad'));
+    if (queue.orphaned > 0) badges.push(badge(queue.orphaned + ' orphaned', 'bad'));
     if (queue.held) badges.push(badge('held', 'warn'));
     if (queue.paused) badges.push(badge('paused', 'warn'));
     if (badges.length === 0) badges.push(badge('ok', 'ok'));
@@ -59,7 +60,10 @@ export const FLEET_SCRIPT = String.raw`(function () {
 
   function queueRow(name, queue) {
     var cells = [el('th', { scope: 'row', className: 'text' }, [boardLink(name)]), statusBadges(queue), num('liveWorkers', queue.liveWorkers)];
-    STATES.forEach(function (state) { cells.push(num(state, queue.counts[state])); });
+    STATES.forEach(function (state) {
+      cells.push(num(state, queue.counts[state]));
+      if (state === 'active') cells.push(num('orphaned', queue.orphaned));
+    });
     cells.push(num('lastMinuteCompleted', queue.lastMinute.completed), num('lastMinuteFailed', queue.lastMinute.failed));
     REASONS.forEach(function (reason) { cells.push(num(reason, queue.restarts[reason] || 0)); });
     var memory = queue.memory ? mib(queue.memory.budgetBytes) + ' / ' + mib(queue.memory.ceilingBytes) : '–';
@@ -95,6 +99,13 @@ export const FLEET_SCRIPT = String.raw`(function () {
     ]);
   }
 
+  /** The host's state from queue-stats: up, or unreachable since it was last seen. */
+  function hostState(host) {
+    if (host.state !== 'unreachable') return null;
+    var since = host.lastSeen ? 'last seen ' + new Date(host.lastSeen).toLocaleTimeString() : 'never seen';
+    return el('span', { 'data-field': 'hostState' }, [badge('unreachable', 'bad'), el('span', { className: 'supervisors', text: since })]);
+  }
+
   function hostSection(host, workers, queues) {
     // A worker new to its supervisor has no word from it yet: only a host where none has one runs workers by hand.
     var supervisors = workers.filter(function (w) { return w.supervisor; })
@@ -105,8 +116,8 @@ export const FLEET_SCRIPT = String.raw`(function () {
       .map(function (title, i) { return el('th', { text: title, className: [0, 2, 3].indexOf(i) >= 0 ? 'text' : '' }); }));
     var rows = workers.slice().sort(function (a, b) { return a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : a.pid - b.pid; })
       .map(function (worker) { return workerRow(worker, queues); });
-    return el('section', { 'data-host': host }, [
-      el('h3', { text: host }, [el('span', { className: 'supervisors', text: supervisors.join(', ') })]),
+    return el('section', { 'data-host': host.host, 'data-state': host.state }, [
+      el('h3', { text: host.host + ' ' }, [hostState(host), el('span', { className: 'supervisors', text: supervisors.join(', ') })]),
       el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]),
     ]);
   }
@@ -117,9 +128,9 @@ export const FLEET_SCRIPT = String.raw`(function () {
       names.map(function (name) { return queueRow(name, stats.queues[name]); }));
     var byHost = {};
     stats.workers.forEach(function (worker) { (byHost[worker.host] = byHost[worker.host] || []).push(worker); });
-    var hosts = Object.keys(byHost).sort().map(function (host) { return hostSection(host, byHost[host], stats.queues); });
+    var hosts = stats.hosts.map(function (host) { return hostSection(host, byHost[host.host] || [], stats.queues); });
     var container = document.getElementById('hosts');
-    if (hosts.length === 0) hosts = [el('p', { text: 'No live worker on any host.' })];
+    if (hosts.length === 0) hosts = [el('p', { text: 'No worker on any host.' })];
     container.replaceChildren.apply(container, hosts);
     lastUpdate = new Date();
     showStatus('updated ' + lastUpdate.toLocaleTimeString() + ', every ' + every / 1000 + ' s', false);

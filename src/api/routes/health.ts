@@ -15,10 +15,10 @@ export function healthRouter(ctx: ApiContext): Router {
   });
 
   router.get('/health/ready', async (_req, res) => {
-    const { ready, failed, checks } = await readiness(ctx.store, ctx.config.workerQueues, ctx.call, CHECK_TIMEOUT_MS, lastLive);
-    if (ready) return void res.json({ status: 'ready', checks });
+    const { ready, failed, checks, unreachableHosts } = await readiness(ctx.store, ctx.config.workerQueues, ctx.call, CHECK_TIMEOUT_MS, lastLive);
+    if (ready) return void res.json({ status: 'ready', checks, unreachableHosts });
     const message = `not ready: ${failed.map((name) => checks[name as keyof typeof checks].error ?? name).join('; ')}`;
-    res.status(503).json({ status: 'not_ready', failed, checks, error: { code: 'not_ready', message } });
+    res.status(503).json({ status: 'not_ready', failed, checks, unreachableHosts, error: { code: 'not_ready', message } });
   });
 
   return router;

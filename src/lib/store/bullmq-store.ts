@@ -20,7 +20,7 @@ import type { AllJobsEntry } from './side/index.js';
 import { batchPerTick, BullObjects, type StoreContext } from './store-context.js';
 import type {
   AllJobsPage, AllJobsQuery, ConsumeOptions, Consumer, ConsumerEvents, EnqueueInput, EnqueueResult, FlowInput, FlowResult, HeldJob, JobEvents, IdempotencyRecord, JobProcessor,
-  JobView, ListQuery, OldestJobs, ProcessClaims, ProcessRecord, ScheduleStore, StateCounts, Store, TimelineEvent,
+  JobView, ListQuery, OldestJobs, ProcessClaims, ProcessListing, ProcessRecord, ScheduleStore, StateCounts, Store, TimelineEvent,
 } from './types.js';
 
 export class BullStore implements Store {
@@ -30,7 +30,8 @@ export class BullStore implements Store {
   private scheduleStore?: ScheduleStore;
   private eventHub?: EventHub;
 
-  constructor(private readonly engine: Engine, private readonly defaults: JobDefaults) {
+  /** `registry.forgetMs`: how long a silent worker stays listed after its last heartbeat (JOBVISOR_HOST_FORGET_MS). */
+  constructor(private readonly engine: Engine, private readonly defaults: JobDefaults, private readonly registry: { forgetMs: number }) {
     const bull = (this.bull = new BullObjects(engine));
     const { side } = engine;
     const indexAll = batchPerTick<AllJobsEntry>((_, entries) => side.allJobs.add(entries));
@@ -142,8 +143,12 @@ export class BullStore implements Store {
     return this.engine.side.registry.remove(id);
   }
 
-  listProcesses(): Promise<ProcessRecord[]> {
-    return this.engine.side.registry.list();
+  async listProcesses(): Promise<ProcessRecord[]> {
+    return (await this.listFleet()).live;
+  }
+
+  listFleet(): Promise<ProcessListing> {
+    return this.engine.side.registry.list(this.registry.forgetMs);
   }
 
   claim(claims: ProcessClaims, ttlMs: number): Promise<void> {
@@ -170,6 +175,7 @@ export class BullStore implements Store {
     return new BullConsumer(this.engine, queue, this.bull.queue(queue), processor, options, events, {
       lockMs: this.defaults.lockMs,
       stalledIntervalMs: this.defaults.stalledIntervalMs,
+      storeCutOffMs: this.defaults.storeCutOffMs ?? this.defaults.lockMs / 2,
       defaultTimeoutMs: this.defaults.timeoutMs,
       keepCancelled: this.defaults.keepFailed,
       deliverCallback: (url, payload) => enqueueCallback(this.bull.queue(CALLBACK_QUEUE), this.defaults, url, payload),

@@ -4,7 +4,9 @@
 // timeline entries BullMQ does not keep, and throughput counts. What an outcome
 // is, the worker's pipeline decides (src/workers/pipeline.ts), not this file.
 // Nothing here runs on the success path but BullMQ itself: no extra round trip
-// per completed job.
+// per completed job. Fencing (lock-watch.ts) rides on BullMQ's own lock renewals and
+// one timer per worker: a job whose lock this worker cannot renew is aborted and
+// its outcome discarded, and a worker cut off from its store stops fetching.
 // A little over ~300 lines on purpose: the fetch loop and what it records around BullMQ share one Worker and its events.
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
@@ -12,6 +14,8 @@ import { createWorker, type Engine } from './connection.js';
 import { MAX_LOST } from './release.js';
 import type { CallbackPayload } from './callbacks.js';
 import { JobController } from './job-controller.js';
+import type { CutOffChange } from './fence.js';
+import { fencedOut, LockWatch } from './lock-watch.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
 import type { JobOptions } from './job-options.js';
@@ -28,6 +32,8 @@ const CANCELLED: JobOutcome = { kind: 'cancelled' };
 export interface ConsumerSettings {
   lockMs: number;
   stalledIntervalMs: number;
+  /** No answer from the store for this long: stop fetching until it answers again (JOBVISOR_STORE_CUTOFF_MS). */
+  storeCutOffMs: number;
   defaultTimeoutMs: number;
   keepCancelled: Retention;
   /** Enqueues a completion webhook's delivery (callbacks.ts). */
@@ -88,6 +94,7 @@ export class BullConsumer implements Consumer {
   private startedCount = 0;
   private readonly maxJobs: number;
   private readonly side: SideData;
+  private readonly lockWatch: LockWatch;
 
   constructor(
     engine: Engine,
@@ -104,6 +111,8 @@ export class BullConsumer implements Consumer {
     this.worker = createWorker(engine, queue, (job, token) => this.run(job, token), {
       concurrency: options.concurrency,
       lockDuration: settings.lockMs,
+      // BullMQ then renews each lock every eighth to quarter of the lock time: well inside the half the fence allows, even with a slow round trip.
+      lockRenewTime: settings.lockMs / 4,
       stalledInterval: settings.stalledIntervalMs,
       maxStalledCount: MAX_LOST, // a job may lose its worker twice (crash, forced recycle) before it fails for good
       // A completion that failed because the store blinked is retried this soon, not BullMQ's default 15 s.
@@ -115,6 +124,10 @@ export class BullConsumer implements Consumer {
     this.worker.on('completed', (job) => this.recorded(job));
     this.worker.on('failed', (job, error) => { if (job) this.recorded(job, error); });
     this.worker.on('stalled', (jobId) => this.track(this.onStalled(jobId)));
+    this.lockWatch = new LockWatch(this.worker, {
+      lockMs: settings.lockMs, storeCutOffMs: settings.storeCutOffMs, running: this.running,
+      ping: () => this.side.ping(), cutOffChanged: (change) => this.cutOffChanged(change),
+    });
     this.timers.push(setInterval(() => void this.pollCancels().catch(() => {}), CANCEL_POLL_MS));
     this.timers.push(setInterval(() => void this.flushThroughput().catch(() => {}), THROUGHPUT_FLUSH_MS));
   }
@@ -138,10 +151,11 @@ export class BullConsumer implements Consumer {
     this.countStart();
     const controller = new JobController();
     this.running.set(id, controller);
+    this.lockWatch.started(id);
     if (token) this.tokens.set(id, token);
     // BullMQ does not keep a scheduler's last job; one write per scheduled job, none for the rest.
     if (job.repeatJobKey) this.track(this.recordScheduleRun(job.repeatJobKey, id, job.processedOn ?? Date.now()));
-    const active = this.activeJob(job);
+    const active = this.activeJob(job, controller);
     let outcome: JobOutcome;
     try {
       outcome = await this.processor(active, controller);
@@ -150,6 +164,13 @@ export class BullConsumer implements Consumer {
     } finally {
       this.running.delete(id);
       this.tokens.delete(id);
+      this.lockWatch.ended(id);
+    }
+    if (fencedOut(controller)) {
+      // Whatever the attempt came to, another attempt may own the job now: nothing is recorded, and
+      // BullMQ leaves a WaitingError's job where it is, for stalled recovery to give back.
+      this.events.lockLost?.(active, controller.signal.reason);
+      throw new WaitingError();
     }
     // The cancel request wins over however the attempt failed (a timeout that fired just before it, say).
     if (this.cancelling.has(id) && outcome.kind !== 'completed') outcome = CANCELLED;
@@ -226,7 +247,8 @@ export class BullConsumer implements Consumer {
     await this.side.scheduleRuns.recordRun(schedule, { queue: this.queue, jobId, at }).catch(() => {});
   }
 
-  private activeJob(job: Job): ActiveJob {
+  /** `controller`: a handler fenced out of its job (its lock lost) writes no more progress or log lines to it. */
+  private activeJob(job: Job, controller?: JobController): ActiveJob {
     const opts = job.opts as JobOptions;
     const maxAttempts = opts.attempts ?? 1;
     return {
@@ -242,10 +264,12 @@ export class BullConsumer implements Consumer {
       ...(opts.traceContext ? { traceContext: opts.traceContext } : {}),
       tenant: opts.tenant ?? DEFAULT_TENANT,
       progress: async (value: Progress) => {
+        if (controller && fencedOut(controller)) return;
         await job.updateProgress(value);
         await job.log(timelineLine('progress', Date.now(), JSON.stringify(value)));
       },
       log: async (line: string) => {
+        if (controller && fencedOut(controller)) return;
         await job.log(line);
         // The event streams carry log lines too; BullMQ keeps none of its own.
         await this.bullQueue.backend.publishEvent({ event: 'log', jobId: String(job.id), line }, EVENTS_KEPT);
@@ -262,6 +286,19 @@ export class BullConsumer implements Consumer {
     if (!job) return;
     if (job.processedOn) await job.log(timelineLine('active', job.processedOn, job.processedBy));
     await job.log(timelineLine('stalled', Date.now(), 'its worker stopped renewing the lock'));
+  }
+
+  /** Cut off, the worker fetches nothing (a job it took could not be kept); once the store answers, it fetches again. */
+  private cutOffChanged(change: CutOffChange): void {
+    if (change.cutOff) void this.worker.pause(true).catch(() => {});
+    else this.fetchAgain();
+    const aborted = change.cutOff ? change.aborted : 0;
+    const held = [...this.running.values()].filter((controller) => !fencedOut(controller)).length + aborted;
+    this.events.storeCutOff?.(change, { held, aborted });
+  }
+
+  get cutOff(): boolean {
+    return this.lockWatch.cutOff;
   }
 
   private async pollCancels(): Promise<void> {
@@ -305,7 +342,12 @@ export class BullConsumer implements Consumer {
   hold(held: boolean): void {
     this.holding = held;
     if (held) void this.worker.pause(true).catch(() => {});
-    else if (!this.full) this.worker.resume();
+    else this.fetchAgain();
+  }
+
+  /** Resumes the fetch loop unless something still stops it: a hold, max jobs, the store cut off. */
+  private fetchAgain(): void {
+    if (!this.holding && !this.full && !this.lockWatch.cutOff && !this.closing) void this.worker.resume();
   }
 
   drain(): Promise<void> {
@@ -320,6 +362,7 @@ export class BullConsumer implements Consumer {
     await this.worker.close(force).catch(() => {});
     await Promise.allSettled([...this.pending]); // timeline entries of the last jobs land before the store closes
     for (const timer of this.timers) clearInterval(timer);
+    this.lockWatch.stop();
     await this.flushThroughput().catch(() => {});
   }
 }

@@ -13,6 +13,8 @@ export interface JobDefaults {
   keepFailed: Retention;
   lockMs: number;
   stalledIntervalMs: number;
+  /** A worker whose store has not answered this long stops fetching; half the lock time when unset. */
+  storeCutOffMs?: number;
 }
 
 /** Log lines (user lines and timeline entries) kept per job; the oldest go first. */

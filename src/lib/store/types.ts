@@ -2,7 +2,11 @@
 // may ask of the job engine. Implemented once over BullMQ (bullmq-store.ts) and
 // proven by test/conformance against Redis, PostgreSQL and embedded PostgreSQL.
 // Longer than our other files on purpose: the contract reads best as one documented page.
+import type { JobLockLostError } from '../errors.js';
+import type { CutOffChange } from './fence.js';
 import type { JobController } from './job-controller.js';
+
+export type { CutOffChange } from './fence.js';
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
 export const JOB_STATES: readonly JobState[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'cancelled'];
@@ -192,6 +196,18 @@ export interface ProcessRecord {
   held?: boolean;
   /** That supervisor's autoscaler for this queue (README, Autoscaling). */
   scaling?: ScalingRecord;
+  /** When the store received its last heartbeat (ms since the epoch, by the store's clock); set when listed, ignored when written. */
+  lastSeen?: number;
+}
+
+/**
+ * The registry as listed: the live records (heartbeat within its TTL), and the silent ones
+ * (TTL past, last seen within the registry's forget time). A clean exit removes a record at
+ * once, so only silence puts one in `silent`.
+ */
+export interface ProcessListing {
+  live: ProcessRecord[];
+  silent: ProcessRecord[];
 }
 
 /** One queue's autoscaler under one supervisor: its range, desired and live counts, its last step or hold. */
@@ -321,6 +337,10 @@ export interface ConsumerEvents {
   recorded?: (job: ActiveJob, outcome: JobOutcome) => void;
   /** A job's handler is about to run: `count` jobs started so far, this one included. */
   started?: (count: number) => void;
+  /** An attempt given up because its lock could not be renewed: its outcome was discarded, never recorded. */
+  lockLost?: (job: ActiveJob, reason: JobLockLostError) => void;
+  /** The worker was cut off from its store (and stopped fetching), or it answers again (and fetching resumed). */
+  storeCutOff?: (change: CutOffChange, jobs: { held: number; aborted: number }) => void;
 }
 
 /** A running fetch loop over one queue, inside one worker process. */
@@ -337,6 +357,8 @@ export interface Consumer {
   readonly started: number;
   /** The jobs running now, with their lock tokens. */
   held(): HeldJob[];
+  /** Whether the store has not answered for longer than the cut-off time (fetching stopped meanwhile). */
+  readonly cutOff: boolean;
 }
 
 /**
@@ -392,7 +414,10 @@ export interface Store {
   isPaused(queue: string): Promise<boolean>;
   heartbeat(record: ProcessRecord, ttlMs: number): Promise<void>;
   removeProcess(id: string): Promise<void>;
+  /** The live records only. */
   listProcesses(): Promise<ProcessRecord[]>;
+  /** The live records and the silent ones, in one read (queue-stats, /metrics, readiness). */
+  listFleet(): Promise<ProcessListing>;
   /** Records what a worker holds now (with its heartbeat); kept `ttlMs`, longer than the registry record. */
   claim(claims: ProcessClaims, ttlMs: number): Promise<void>;
   /** The claims left by the workers of a host: a supervisor starting there releases those of dead processes. */

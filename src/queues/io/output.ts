@@ -4,6 +4,16 @@
 // becomes a path only when it is a plain name and the path stays inside the
 // output folder. Results name their files relative to that folder. Read at
 // call time, so a test or an operator can point one worker elsewhere.
+//
+// Each attempt writes under a name of its own and publishes under the job's
+// name at its end, only while it still holds the job (its signal not aborted:
+// fencing aborts the signal of an attempt that lost its lock). Publishing never
+// replaces: the first attempt of a job to publish wins, and a later one (the
+// loser of a race, or one whose worker could not run the fence in time because
+// its event loop was blocked) keeps what is there and removes its own copy.
+// Every attempt of a job runs the same handler on the same data, so what is
+// published is that job's output whichever attempt wrote it.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError } from '../../lib/errors.js';
@@ -34,6 +44,43 @@ export async function outputPath(queue: string, jobId: string, suffix: string): 
   return file;
 }
 
+/** A name beside `final` that no other attempt, in this process or another, writes to. */
+export function stagingName(final: string): string {
+  return `${final}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
+}
+
+/**
+ * Publishes a staged file under the job's name, unless the attempt lost its
+ * job. link(), unlike rename(), never replaces an existing name: an attempt
+ * that comes second leaves the first one's file alone. The staged name goes
+ * either way.
+ */
+export async function publishFile(staged: string, final: string, signal: AbortSignal): Promise<void> {
+  try {
+    signal.throwIfAborted();
+    await fs.link(staged, final).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  } finally {
+    await fs.rm(staged, { force: true });
+  }
+}
+
+/**
+ * As publishFile, for a folder of the job's own: rename() of a folder fails on
+ * a name that holds a non-empty folder, so the first attempt's folder stays.
+ */
+export async function publishFolder(staged: string, final: string, signal: AbortSignal): Promise<void> {
+  try {
+    signal.throwIfAborted();
+    await fs.rename(staged, final).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    });
+  } finally {
+    await fs.rm(staged, { recursive: true, force: true });
+  }
+}
+
 /** `<output>/<queue>/<jobId>/`, a folder of the job's own (not created). */
 export function outputFolder(queue: string, jobId: string): string {
   return jobPath(queue, jobId, '').file;
@@ -45,11 +92,12 @@ export function relativeOutput(file: string): string {
 }
 
 /**
- * Write lines to `<file>.partial` and rename when complete, so a reader never
- * sees half a file; refused (and removed) once it passes `maxBytes`.
+ * Write lines to a staging name of this attempt's own and publish it when
+ * complete (publishFile), so a reader never sees half a file and a losing
+ * attempt never replaces the winner's; refused (and removed) once it passes `maxBytes`.
  */
 export async function writeLinesAtomically(file: string, lines: AsyncIterable<string> | Iterable<string>, signal: AbortSignal, maxBytes = loadInputConfig().maxOutputBytes): Promise<number> {
-  const partial = `${file}.partial`;
+  const partial = stagingName(file);
   const handle = await fs.open(partial, 'w');
   let count = 0;
   let written = 0;
@@ -63,7 +111,7 @@ export async function writeLinesAtomically(file: string, lines: AsyncIterable<st
       count++;
     }
     await handle.close();
-    await fs.rename(partial, file);
+    await publishFile(partial, file, signal);
     return count;
   } catch (error) {
     await handle.close().catch(() => {});

@@ -79,6 +79,7 @@ function request(url: URL, given: string, hop: number, settings: InputConfig, op
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.request(url, {
+      // agent: false, a connection per request: none is pooled, so none goes stale across an outage (keep-alive.ts).
       method: upload ? 'POST' : 'GET', agent: false, signal, lookup: guardedLookup(checked) as never,
       headers: {
         accept: options.accept ?? '*/*', 'accept-encoding': 'identity', 'user-agent': 'jobvisor',

@@ -3,11 +3,13 @@
 // opens the file; ffmpeg reads that descriptor, never a path from the job.
 // Progress comes from ffmpeg's own `-progress` output. Cancel and timeout kill
 // ffmpeg and remove the job's partial output: a half-written mp4 never stays.
+// Each attempt builds its folder under a staging name and publishes it whole at
+// the end, only while it holds the job (output.ts, publishFolder).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { defineHandler, type HandlerContext } from '../define.js';
 import { openInput } from '../io/inputs.js';
-import { outputFolder, relativeOutput } from '../io/output.js';
+import { outputFolder, publishFolder, relativeOutput, stagingName } from '../io/output.js';
 import { videoSchema, type VideoJob } from './schema.js';
 import { FFMPEG, inputArgs, probe, progressSeconds, run, type MediaInput } from './ffmpeg.js';
 
@@ -43,28 +45,30 @@ export default defineHandler({
   schema: videoSchema,
   async run(data, ctx) {
     const dir = outputFolder('video', ctx.jobId);
+    const staged = stagingName(dir);
     const opened = await openInput(data.source);
     try {
       const input: MediaInput = { fd: opened.fd, name: data.source };
       const source = await probe(input, ctx.signal);
-      const video = path.join(dir, `${data.height}p.mp4`);
-      const thumbnail = path.join(dir, 'thumbnail.jpg');
-      await fs.rm(dir, { recursive: true, force: true }); // a retry starts clean
-      await fs.mkdir(dir, { recursive: true });
+      const name = `${data.height}p.mp4`;
+      const video = path.join(staged, name);
+      const thumbnail = path.join(staged, 'thumbnail.jpg');
+      await fs.mkdir(path.dirname(dir), { recursive: true });
+      await fs.mkdir(staged);
       try {
         await ctx.progress({ current: 0, total: 100, message: `probed: ${source.width}x${source.height}, ${source.durationSec.toFixed(1)}s` });
-        await transcode(data, input, source.durationSec, `${video}.partial`, ctx);
-        await fs.rename(`${video}.partial`, video);
+        await transcode(data, input, source.durationSec, video, ctx);
         const at = data.thumbnailAtSec ?? source.durationSec / 10;
         await thumbnailOf(video, Math.min(at, Math.max(0, source.durationSec - 0.1)), thumbnail, ctx.signal);
         const result = await probe(video, ctx.signal);
+        await publishFolder(staged, dir, ctx.signal);
         await ctx.progress({ current: 100, total: 100, message: 'done' });
         return {
-          output: relativeOutput(video), thumbnail: relativeOutput(thumbnail), width: result.width, height: result.height,
+          output: relativeOutput(path.join(dir, name)), thumbnail: relativeOutput(path.join(dir, 'thumbnail.jpg')), width: result.width, height: result.height,
           durationSec: result.durationSec, source: { path: data.source, ...source },
         };
       } catch (error) {
-        await fs.rm(dir, { recursive: true, force: true });
+        await fs.rm(staged, { recursive: true, force: true });
         throw error;
       }
     } finally {

@@ -13,6 +13,13 @@ import { useHarness } from './harness.js';
 interface VideoResult { output: string; thumbnail: string; width: number; height: number; durationSec: number }
 
 /** Processes (any parent) whose command line mentions this text: a leaked ffmpeg shows up here. */
+/** An attempt's staging folders beside the job's output folder (`<dir>.<pid>-<hex>.partial`). */
+function staging(dir: string): string[] {
+  const parent = path.dirname(dir);
+  if (!fs.existsSync(parent)) return [];
+  return fs.readdirSync(parent).filter((name) => name.startsWith(`${path.basename(dir)}.`) && name.endsWith('.partial')).map((name) => path.join(parent, name));
+}
+
 function processesMentioning(text: string): number[] {
   const found: number[] = [];
   for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
@@ -87,7 +94,7 @@ describe('video queue', function () {
       const done = await h.settled('video', job.id);
       expect(done.state).to.equal('failed');
       expect(done.error!.message).to.match(/timed out|timeout/i);
-      await waitFor(() => processesMentioning(dir).length === 0 && !fs.existsSync(dir), { timeoutMs: 5000, message: 'ffmpeg gone and output removed' });
+      await waitFor(() => processesMentioning(dir).length === 0 && !fs.existsSync(dir) && staging(dir).length === 0, { timeoutMs: 5000, message: 'ffmpeg gone and output removed' });
     });
   });
 
@@ -108,7 +115,7 @@ describe('video queue', function () {
       await waitFor(async () => {
         const view = await h.store.get('video', job.id);
         const progress = view?.progress as { current?: number } | undefined;
-        return (progress?.current ?? 0) >= 1 && fs.existsSync(path.join(dir, '720p.mp4.partial'));
+        return (progress?.current ?? 0) >= 1 && staging(dir).some((folder) => fs.existsSync(path.join(folder, '720p.mp4')));
       }, { timeoutMs: 30_000, intervalMs: 100, message: 'the transcode to be under way' });
       const ffmpeg = processesMentioning(dir);
       expect(ffmpeg).to.have.length(1);
@@ -116,7 +123,7 @@ describe('video queue', function () {
 
       const cancelled = await h.store.cancel('video', job.id);
       expect(cancelled.state).to.equal('cancelled');
-      await waitFor(() => processesMentioning(dir).length === 0 && !fs.existsSync(dir), { timeoutMs: 5000, message: 'ffmpeg gone and output removed' });
+      await waitFor(() => processesMentioning(dir).length === 0 && !fs.existsSync(dir) && staging(dir).length === 0, { timeoutMs: 5000, message: 'ffmpeg gone and output removed' });
       expect(worker.exitCode).to.equal(null); // the worker itself lives on
     });
   });

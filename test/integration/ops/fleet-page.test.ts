@@ -1,16 +1,17 @@
 // The fleet page in a real browser (Debian's Chromium, driven by playwright-core)
 // over a real api and a real supervisor: after a recycle and a crash, and under
 // host memory pressure, a person sees what the supervisor did, with the counts
-// the store and the supervisor's own log lines have. Screenshots go to test-output/.
+// the store and the supervisor's own log lines have; when a host falls silent,
+// its state and the jobs it left orphaned. Screenshots go to test-output/.
 import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../../src/lib/config.js';
-import type { Store } from '../../../src/lib/store/index.js';
+import { openStore, type Store } from '../../../src/lib/store/index.js';
 import { killApi, startApi, type RunningApi } from '../../helpers/api.js';
-import { fixture, ROOT } from '../../helpers/fork.js';
+import { exited, fixture, forkWorker, ROOT } from '../../helpers/fork.js';
 import { startSupervisor, useDeployment, type RunningSupervisor } from '../../helpers/supervisor.js';
 import { CHROMIUM, requireTool } from '../../helpers/tools.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -128,6 +129,44 @@ describe('operations: the fleet page in Chromium', function () {
 
     await fleet.screenshot({ path: path.join(OUTPUT, 'fleet.png'), fullPage: true });
     expect(pageErrors).to.deep.equal([]);
+  });
+
+  it('shows a frozen host unreachable and its jobs orphaned, until the stalled check takes them back', async () => {
+    const { store, env } = t.deployment;
+    // A worker with no supervisor (one would kill it on a missed heartbeat), its lock longer than its record's TTL.
+    const worker = forkWorker('ai', { ...env, QUEUE_AI_CONCURRENCY: '2', JOB_LOCK_MS: '6000', JOB_STALLED_INTERVAL_MS: '1000' }, fixture('sleep'));
+    const rescue = await openStore(loadConfig({ ...env, JOB_LOCK_MS: '2000', JOB_STALLED_INTERVAL_MS: '500' }));
+    try {
+      await store.enqueueBulk([1, 2].map(() => ({ queue: 'ai', data: { ms: 60_000 } })));
+      const fleet = await openFleet({ ...env, WORKER_QUEUES: 'ai' });
+      await waitFor(async () => (await workersOnPage(fleet))[worker.pid!]?.active === '2', { timeoutMs: 30_000, intervalMs: 250, message: 'the worker on the page with both jobs' });
+      expect(await fleet.locator(`section[data-host="${os.hostname()}"]`).getAttribute('data-state')).to.equal('up');
+
+      worker.kill('SIGSTOP');
+      const shown = await seeOnPage(fleet, 'both jobs orphaned', (q) => q.ai?.orphaned === '2');
+      expect(shown.ai).to.include({ active: '2', liveWorkers: '0' });
+      expect(shown.ai!.status).to.include('2 orphaned');
+      const host = fleet.locator(`section[data-host="${os.hostname()}"]`);
+      await waitFor(async () => (await host.getAttribute('data-state')) === 'unreachable', { timeoutMs: 20_000, intervalMs: 250, message: 'the host shown unreachable' });
+      expect(await host.locator('[data-field="hostState"]').textContent()).to.match(/^unreachablelast seen /);
+      expect((await workersOnPage(fleet))[worker.pid!]).to.include({ state: 'unreachable', active: '2' });
+      await fleet.screenshot({ path: path.join(OUTPUT, 'fleet-unreachable.png'), fullPage: true });
+
+      // A worker elsewhere runs BullMQ's stalled check: the jobs are taken back, and the page says so.
+      const rescuer = rescue.consume('ai', async () => ({ kind: 'completed', result: 'rescued' }), { concurrency: 2 });
+      try {
+        const after = await seeOnPage(fleet, 'the orphaned jobs run elsewhere', (q) => q.ai?.completed === '2' && q.ai.orphaned === '0');
+        expect(after.ai!.status).to.not.include('orphaned');
+        expect(await host.getAttribute('data-state'), 'the frozen host is still silent').to.equal('unreachable');
+      } finally {
+        await rescuer.close();
+      }
+      expect(pageErrors).to.deep.equal([]);
+    } finally {
+      worker.kill('SIGKILL');
+      await exited(worker);
+      await rescue.close();
+    }
   });
 
   it('shows the queue held under host memory pressure, and the pressure recycle', async () => {

@@ -43,7 +43,7 @@ describe('operations: Prometheus alert rules', function () {
     const cases = testFiles().flatMap((file) => (parse(fs.readFileSync(file, 'utf8')) as RuleTests).tests)
       .flatMap((t) => t.alert_rule_test ?? []);
     const names = alertNames();
-    expect(names).to.include.members(['JobvisorJobStuck', 'JobvisorHighFailureRate', 'JobvisorBacklog', 'JobvisorCrashLooping', 'JobvisorNoLiveWorker', 'JobvisorMemoryRecycles']);
+    expect(names).to.include.members(['JobvisorJobStuck', 'JobvisorHighFailureRate', 'JobvisorBacklog', 'JobvisorCrashLooping', 'JobvisorNoLiveWorker', 'JobvisorMemoryRecycles', 'JobvisorHostUnreachable', 'JobvisorJobsOrphaned']);
     const coverage = names.map((alert) => {
       const mine = cases.filter((c) => c.alertname === alert);
       return { alert, fires: mine.some((c) => (c.exp_alerts ?? []).length > 0), silent: mine.some((c) => (c.exp_alerts ?? []).length === 0) };

@@ -40,7 +40,7 @@ export class FakeWorker extends EventEmitter implements WorkerProcess {
   }
 
   beat(fields: Partial<Omit<HeartbeatMessage, 'type'>> = {}): void {
-    const beat: HeartbeatMessage = { type: 'heartbeat', rss: 100 * MB, heapUsed: 50 * MB, active: 0, processed: 0, failed: 0, eventLoopLagMs: 0, zombies: 0, started: 0, held: [], ...fields };
+    const beat: HeartbeatMessage = { type: 'heartbeat', rss: 100 * MB, heapUsed: 50 * MB, active: 0, processed: 0, failed: 0, eventLoopLagMs: 0, zombies: 0, started: 0, held: [], storeCutOff: false, ...fields };
     this.emit('message', beat);
   }
 

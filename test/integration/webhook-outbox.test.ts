@@ -72,6 +72,23 @@ describe('completion webhooks as an outbox [redis]', function () {
     expect(bodies[0]).to.deep.equal({ id: job.id, queue: 'document', state: 'completed', result: { steps: 1 }, attempts: 1, finishedAt: view.finishedAt });
   });
 
+  it('delivers each end of a job retried by hand: a failure, then the completion of its retry', async () => {
+    startWebhooks();
+    let runs = 0;
+    const consumer = store.consume('document', async (): Promise<JobOutcome> => (++runs === 1
+      ? { kind: 'failed', error: new Error('first run fails') }
+      : { kind: 'completed', result: { run: runs } }), { concurrency: 1 });
+    try {
+      const { job } = await store.enqueue({ queue: 'document', data: { steps: 1 }, attempts: 1, callbackUrl: `${base}/twice` });
+      await waitFor(() => posted.some((p) => p.path === '/twice'), { timeoutMs: 30_000, message: 'the failure delivered' });
+      await store.retry('document', job.id);
+      await waitFor(() => posted.filter((p) => p.path === '/twice').length === 2, { timeoutMs: 30_000, message: 'the completion delivered' });
+      expect(posted.filter((p) => p.path === '/twice').map((p) => JSON.parse(p.body).state)).to.deep.equal(['failed', 'completed']);
+    } finally {
+      await consumer.close();
+    }
+  });
+
   it('holds a delivery while the job it reports is still active, and drops it without a POST once the job is back to waiting', async () => {
     startWebhooks();
     const outcome = latch<JobOutcome>();

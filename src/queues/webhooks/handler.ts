@@ -46,7 +46,10 @@ export default defineHandler({
   async run(delivery, ctx) {
     const { url, payload } = delivery;
     const note = (detail: string) => ctx.timeline.add(payload.queue, payload.id, 'webhook', `attempt ${ctx.attempt}: ${detail}`);
-    const { verdict, view } = await checkSource(delivery, ctx);
+    const { verdict, view } = await checkSource(delivery, ctx).catch(async (error: unknown) => {
+      await note(coerceError(error).message);
+      throw error;
+    });
     if (verdict.kind === 'drop') {
       ctx.logger.info({ queue: payload.queue, jobId: payload.id, state: payload.state, reason: verdict.reason }, 'webhook dropped');
       await note(`not delivered: ${verdict.reason}`);

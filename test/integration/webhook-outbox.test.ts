@@ -89,6 +89,28 @@ describe('completion webhooks as an outbox [redis]', function () {
     }
   });
 
+  it('delivers once the cancel of a running job, after its cancelled record is kept', async () => {
+    startWebhooks();
+    const consumer = store.consume('document', (_, controller) => new Promise<JobOutcome>((resolve) => {
+      controller.signal.addEventListener('abort', () => resolve({ kind: 'cancelled' }));
+    }), { concurrency: 1 });
+    try {
+      const { job } = await store.enqueue({ queue: 'document', data: { steps: 1 }, callbackUrl: `${base}/cancel-active` });
+      await waitFor(async () => (await store.get('document', job.id))?.state === 'active', { message: 'the job active' });
+      expect((await store.cancel('document', job.id)).state).to.equal('cancelled');
+      await waitFor(() => posted.some((p) => p.path === '/cancel-active'), { timeoutMs: 30_000, message: 'the delivery' });
+      const view = (await store.get('document', job.id))!;
+      const id = deliveryId({ queue: 'document', id: job.id, state: 'cancelled' }, Date.parse(view.startedAt!));
+      await waitFor(async () => (await store.get('webhooks', id))?.state === 'completed', { message: 'the delivery job completed' });
+      await new Promise((resolve) => setTimeout(resolve, 500)); // a duplicate would have come by now
+      const bodies = posted.filter((p) => p.path === '/cancel-active').map((p) => JSON.parse(p.body));
+      expect(bodies).to.have.length(1);
+      expect(bodies[0]).to.deep.include({ id: job.id, state: 'cancelled', error: 'job cancelled', finishedAt: view.finishedAt });
+    } finally {
+      await consumer.close();
+    }
+  });
+
   it('holds a delivery while the job it reports is still active, and drops it without a POST once the job is back to waiting', async () => {
     startWebhooks();
     const outcome = latch<JobOutcome>();

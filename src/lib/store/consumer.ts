@@ -4,10 +4,11 @@
 // timeline entries BullMQ does not keep, and throughput counts. What an outcome
 // is, the worker's pipeline decides (src/workers/pipeline.ts), not this file.
 // Nothing here runs on the success path but BullMQ itself: no extra round trip
-// per completed job, but for a job with a callbackUrl its delivery, enqueued before
-// the end is recorded (callbacks.ts). Fencing (lock-watch.ts) rides on BullMQ's own lock renewals and
-// one timer per worker: a job whose lock this worker cannot renew is aborted and
-// its outcome discarded, and a worker cut off from its store stops fetching.
+// per completed job, beyond a job's webhook delivery when it has a callbackUrl,
+// enqueued before its end is recorded (callbacks.ts). Fencing (lock-watch.ts)
+// rides on BullMQ's own lock renewals and one timer per worker: a job whose lock
+// this worker cannot renew is aborted and its outcome discarded, and a worker cut
+// off from its store stops fetching.
 // A little over ~300 lines on purpose: the fetch loop and what it records around BullMQ share one Worker and its events.
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';

@@ -9,8 +9,7 @@ import type { JobView } from '../../lib/store/index.js';
 import { SIGNATURE_HEADER, signWebhook } from '../../lib/webhook-signature.js';
 import { defineHandler, type HandlerContext } from '../define.js';
 import { postUrl } from '../io/url-guard.js';
-import type { WebhookJob } from './schema.js';
-import { webhookSchema } from './schema.js';
+import { webhookSchema, type WebhookJob } from './schema.js';
 import { judgeSource, type SourceVerdict } from './source.js';
 
 /**

@@ -5,7 +5,7 @@
 // or a PDF parser, and a worker imports only its own queue's handler.
 import type { ZodType } from 'zod';
 import type { Logger } from '../lib/logger.js';
-import type { ChildrenOutcome, FlowInput, FlowResult, Progress, ScheduleSpec, TimelineEvent } from '../lib/store/index.js';
+import type { ChildrenOutcome, FlowInput, FlowResult, JobView, Progress, ScheduleSpec, TimelineEvent } from '../lib/store/index.js';
 
 export interface QueueDefaults {
   /** Jobs at once in one worker process. */
@@ -69,6 +69,10 @@ export interface HandlerContext {
   /** Another job's timeline: the webhooks queue records each delivery attempt on the job it reports. */
   timeline: {
     add(queue: string, jobId: string, event: TimelineEvent, detail: string): Promise<void>;
+  };
+  /** Another job, whatever its tenant: the webhooks queue checks that the store shows the end it reports. */
+  jobs: {
+    get(queue: string, jobId: string): Promise<JobView | undefined>;
   };
 }
 

@@ -18,7 +18,7 @@ import type { WorkerMetrics } from './metrics.js';
 export type JobCounters = Pick<WorkerStats, 'active' | 'processed' | 'failed' | 'zombies'>;
 
 export interface PipelineOptions {
-  store: Pick<Store, 'enqueueFlow' | 'getValue' | 'setValue' | 'addTimelineEntry'>;
+  store: Pick<Store, 'enqueueFlow' | 'getValue' | 'setValue' | 'addTimelineEntry' | 'get'>;
   queue: string;
   handler: RunnableHandler;
   logger: Logger;
@@ -70,7 +70,7 @@ function untilAborted(work: Promise<unknown>, controller: JobController): Promis
 
 type Store_ = PipelineOptions['store'];
 /** What a handler reaches of the store, the same for every job of one tenant: made once per tenant. */
-type TenantScoped = Pick<HandlerContext, 'enqueueFlow' | 'state' | 'timeline'>;
+type TenantScoped = Pick<HandlerContext, 'enqueueFlow' | 'state' | 'timeline' | 'jobs'>;
 
 /**
  * A job's handler acts as its tenant: the flows it enqueues are that tenant's,
@@ -83,6 +83,7 @@ function tenantScoped(store: Store_, tenant: string): TenantScoped {
     enqueueFlow: (flow) => store.enqueueFlow({ ...flow, tenant }),
     state: { get: (name) => store.getValue(key(name)), set: (name, value) => store.setValue(key(name), value) },
     timeline: { add: (queue, jobId, event, detail) => store.addTimelineEntry(queue, jobId, event, detail) },
+    jobs: { get: (queue, jobId) => store.get(queue, jobId) },
   };
 }
 
@@ -97,6 +98,7 @@ class JobContext implements HandlerContext {
   readonly enqueueFlow: HandlerContext['enqueueFlow'];
   readonly state: HandlerContext['state'];
   readonly timeline: HandlerContext['timeline'];
+  readonly jobs: HandlerContext['jobs'];
 
   constructor(job: ActiveJob, private readonly controller: JobController, scoped: TenantScoped, private readonly workerLogger: Logger) {
     this.jobId = job.id;
@@ -105,7 +107,7 @@ class JobContext implements HandlerContext {
     this.progress = job.progress;
     this.log = job.log;
     this.childrenResults = job.children;
-    ({ enqueueFlow: this.enqueueFlow, state: this.state, timeline: this.timeline } = scoped);
+    ({ enqueueFlow: this.enqueueFlow, state: this.state, timeline: this.timeline, jobs: this.jobs } = scoped);
   }
 
   get signal(): AbortSignal {

@@ -5,6 +5,8 @@
 // say so once, and fetch again once the store answers, without a restart; the jobs
 // run to completion once, by another attempt.
 import { expect } from 'chai';
+import { deliveryId } from '../../src/lib/store/callbacks.js';
+import type { EnqueueInput } from '../../src/lib/store/index.js';
 import { fixture } from '../helpers/fork.js';
 import { killAll, readLedger, workerPids } from '../helpers/supervisor.js';
 import { waitFor } from '../helpers/wait.js';
@@ -17,8 +19,8 @@ describe('fencing [redis]', function () {
   this.timeout(120_000);
   const t = useFaults('redis');
 
-  const add = async (count: number, data: { ms: number; retryMs?: number; lateMs?: number }) =>
-    (await t.store.enqueueBulk(Array.from({ length: count }, () => ({ queue: 'ai', data: { ledger: t.ledger, ...data } })))).map((r) => r.job.id);
+  const add = async (count: number, data: { ms: number; retryMs?: number; lateMs?: number }, options: Partial<EnqueueInput> = {}) =>
+    (await t.store.enqueueBulk(Array.from({ length: count }, () => ({ queue: 'ai', data: { ledger: t.ledger, ...data }, ...options })))).map((r) => r.job.id);
   const ledger = () => readLedger(t.ledger);
   /** The supervisor's own port: its host readiness (/ready) and every worker's metrics. */
   const host = async (port: number, path: string) => {
@@ -32,8 +34,9 @@ describe('fencing [redis]', function () {
     });
     await supervisor.waitForLog((l) => l.msg === 'worker started', 30_000, 'a worker');
     const port = (await supervisor.waitForLog((l) => l.msg === 'metrics listening', 10_000, 'the metrics port')).metricsPort as number;
-    // The first attempts outlive their abort by a while (a handler slow to stop), the second ones are quick.
-    const ids = await add(3, { ms: 8000, retryMs: 100, lateMs: 300 });
+    // The first attempts outlive their abort by a while (a handler slow to stop), the second ones are quick. One attempt
+    // each, and a webhook: a fenced attempt's failure would be final, and must still enqueue no delivery (none is POSTed here).
+    const ids = await add(3, { ms: 8000, retryMs: 100, lateMs: 300 }, { attempts: 1, callbackUrl: 'http://127.0.0.1:9/hook' });
     await waitFor(() => ids.every((id) => ledger().includes(`start ${id} 1`)), { timeoutMs: 20_000, message: 'all three running' });
     await t.claimed(ids);
 
@@ -62,6 +65,12 @@ describe('fencing [redis]', function () {
     }
     for (const id of ids) {
       expect(ledger().filter((l) => l.startsWith(`done ${id} `)), 'ran to completion once').to.deep.equal([`done ${id} 2`]);
+    }
+    const deliveries = Object.values(await t.store.counts('webhooks')).reduce((sum, count) => sum + count, 0);
+    expect(deliveries, 'one delivery per job: the fenced attempts enqueued none').to.equal(ids.length);
+    for (const view of views) {
+      const delivery = await t.store.get('webhooks', deliveryId({ queue: 'ai', id: view.id, state: 'completed' }, Date.parse(view.startedAt!)));
+      expect(delivery, 'the completing attempt\'s delivery').to.not.equal(undefined);
     }
     const warnings = supervisor.logs.filter((l) => String(l.msg).startsWith('cut off from the store'));
     expect(warnings, 'warned once').to.have.length(1);

@@ -25,7 +25,7 @@ function activeJob(overrides: Partial<ActiveJob> = {}): ActiveJob {
 
 function pipeline(run: RunnableHandler['run'], extra: Partial<RunnableHandler> = {}, { zombieGraceMs = 5000, metrics = workerMetrics() } = {}) {
   const unused = () => Promise.reject(new Error('not used by this test'));
-  const store = { enqueueFlow: unused, getValue: unused, setValue: unused, addTimelineEntry: unused };
+  const store = { enqueueFlow: unused, getValue: unused, setValue: unused, addTimelineEntry: unused, get: unused };
   return new JobPipeline({ store, queue: 'q', handler: { run, ...extra }, logger: pino({ level: 'silent' }), metrics, zombieGraceMs });
 }
 

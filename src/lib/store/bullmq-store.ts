@@ -178,7 +178,7 @@ export class BullStore implements Store {
       storeCutOffMs: this.defaults.storeCutOffMs ?? this.defaults.lockMs / 2,
       defaultTimeoutMs: this.defaults.timeoutMs,
       keepCancelled: this.defaults.keepFailed,
-      deliverCallback: (url, payload) => enqueueCallback(this.bull.queue(CALLBACK_QUEUE), this.defaults, url, payload),
+      deliverCallback: (url, payload, startedAt) => enqueueCallback(this.bull.queue(CALLBACK_QUEUE), this.defaults, url, payload, startedAt),
     });
   }
 

@@ -31,7 +31,7 @@ export async function cancelJob(ctx: StoreContext, queue: string, id: string, te
     if (callbackUrl) {
       await enqueueCallback(ctx.queue(CALLBACK_QUEUE), ctx.defaults, callbackUrl, {
         id, queue, state: 'cancelled', error: 'job cancelled', attempts: cancelled.attempts, finishedAt: cancelled.finishedAt!,
-      });
+      }, cancelled.startedAt ? Date.parse(cancelled.startedAt) : undefined);
     }
     return cancelled;
   }

@@ -4,15 +4,17 @@
 // timeline entries BullMQ does not keep, and throughput counts. What an outcome
 // is, the worker's pipeline decides (src/workers/pipeline.ts), not this file.
 // Nothing here runs on the success path but BullMQ itself: no extra round trip
-// per completed job. Fencing (lock-watch.ts) rides on BullMQ's own lock renewals and
-// one timer per worker: a job whose lock this worker cannot renew is aborted and
-// its outcome discarded, and a worker cut off from its store stops fetching.
+// per completed job, beyond a job's webhook delivery when it has a callbackUrl,
+// enqueued before its end is recorded (callbacks.ts). Fencing (lock-watch.ts)
+// rides on BullMQ's own lock renewals and one timer per worker: a job whose lock
+// this worker cannot renew is aborted and its outcome discarded, and a worker cut
+// off from its store stops fetching.
 // A little over ~300 lines on purpose: the fetch loop and what it records around BullMQ share one Worker and its events.
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';
 import { MAX_LOST } from './release.js';
-import type { CallbackPayload } from './callbacks.js';
+import type { CallbackPayload, FinalState } from './callbacks.js';
 import { JobController } from './job-controller.js';
 import type { CutOffChange } from './fence.js';
 import { fencedOut, LockWatch } from './lock-watch.js';
@@ -36,14 +38,16 @@ export interface ConsumerSettings {
   storeCutOffMs: number;
   defaultTimeoutMs: number;
   keepCancelled: Retention;
-  /** Enqueues a completion webhook's delivery (callbacks.ts). */
-  deliverCallback(url: string, payload: CallbackPayload): Promise<void>;
+  /** Enqueues a completion webhook's delivery (callbacks.ts); `startedAt`: the ending attempt's start. */
+  deliverCallback(url: string, payload: CallbackPayload, startedAt: number | undefined): Promise<void>;
 }
 
+const callbackUrlOf = (job: Job) => (job.opts as JobOptions).callbackUrl;
+
 /** The end an outcome is, as a webhook tells it; undefined while the job runs again. */
-function callbackPayload(job: Job, active: ActiveJob, outcome: JobOutcome): CallbackPayload | undefined {
+function callbackPayload(job: Job, active: ActiveJob, outcome: JobOutcome, finishedAt: number): CallbackPayload | undefined {
   if (retries(outcome)) return undefined;
-  const base = { id: String(job.id), queue: active.queue, attempts: active.attempt, finishedAt: new Date(job.finishedOn ?? Date.now()).toISOString() };
+  const base = { id: String(job.id), queue: active.queue, attempts: active.attempt, finishedAt: new Date(finishedAt).toISOString() };
   if (outcome.kind === 'completed') return { ...base, state: 'completed', result: outcome.result ?? null };
   if (outcome.kind === 'cancelled') return { ...base, state: 'cancelled', error: 'job cancelled' };
   return { ...base, state: 'failed', error: outcome.error.message };
@@ -55,6 +59,8 @@ interface Settled {
   outcome: JobOutcome;
   /** A cancelled job whose record is already kept beside BullMQ (it leaves BullMQ as it fails). */
   archived?: boolean;
+  /** The end whose webhook delivery run() enqueued ahead of the record. */
+  delivered?: FinalState;
 }
 
 /** BullMQ keys children as `<prefix>:<queue>:<id>` (Redis); keep `<queue>:<id>`, the same in every mode. */
@@ -176,7 +182,21 @@ export class BullConsumer implements Consumer {
     if (this.cancelling.has(id) && outcome.kind !== 'completed') outcome = CANCELLED;
     const settled: Settled = { active, outcome };
     this.settled.set(job, settled);
+    await this.enqueueDelivery(job, settled);
     return this.toBullMQ(job, settled);
+  }
+
+  /**
+   * The outbox step: a final end's webhook delivery is enqueued before BullMQ records
+   * that end, so a worker that dies between the two leaves a delivery, not none; the
+   * webhooks worker posts it only once the store shows this end. Should the store
+   * refuse it, recorded() enqueues it after the record, as before.
+   */
+  private async enqueueDelivery(job: Job, settled: Settled): Promise<void> {
+    const url = callbackUrlOf(job);
+    const payload = url ? callbackPayload(job, settled.active, settled.outcome, Date.now()) : undefined;
+    if (!payload) return;
+    settled.delivered = await this.settings.deliverCallback(url!, payload, job.processedOn).then(() => payload.state, () => undefined);
   }
 
   /** An outcome in BullMQ's terms: a return completes the job, a throw fails it (for good, if unrecoverable). */
@@ -223,9 +243,10 @@ export class BullConsumer implements Consumer {
       this.track(this.side.cancellations.clearRequest(this.queue, id));
     }
     if (retries(outcome) && 'error' in outcome && job.processedOn) this.track(this.logRetry(job, job.processedOn, outcome.error.message));
-    const callbackUrl = (job.opts as { callbackUrl?: string }).callbackUrl;
-    const payload = callbackUrl ? callbackPayload(job, active, outcome) : undefined;
-    if (payload) this.track(this.settings.deliverCallback(callbackUrl!, payload));
+    // An end run() did not enqueue ahead (BullMQ failed the job itself, or the early enqueue failed): its delivery now.
+    const callbackUrl = callbackUrlOf(job);
+    const payload = callbackUrl ? callbackPayload(job, active, outcome, job.finishedOn ?? Date.now()) : undefined;
+    if (payload && payload.state !== settled.delivered) this.track(this.settings.deliverCallback(callbackUrl!, payload, job.processedOn));
     this.events.recorded?.(active, outcome);
   }
 

@@ -13,5 +13,7 @@ export const webhookSchema = z.object({
     attempts: z.number().int().min(0),
     finishedAt: z.string(),
   }),
+  /** The attempt whose end this is (CallbackSource); a resend enqueued by hand leaves it out and is posted unchecked. */
+  source: z.object({ startedAt: z.string().nullable() }).optional(),
 });
 export type WebhookJob = z.infer<typeof webhookSchema>;

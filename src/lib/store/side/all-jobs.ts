@@ -5,7 +5,7 @@
 // `<created ms, 15 digits>|<queue>|<id>|<name>`: ordered as the list is, so it is also
 // the cursor. Interface, Redis and PostgreSQL side by side.
 import type { PgSide } from './pg.js';
-import type { RedisSide } from './redis.js';
+import { execAll, type RedisSide } from './redis.js';
 
 /** The newest this many entries are kept in the index of every job (one write in a hundred trims it). */
 export const ALL_JOBS_CAP = 1_000_000;
@@ -82,7 +82,7 @@ export function redisAllJobs({ client, key }: RedisSide): AllJobsIndex {
       const batch = client.multi();
       for (const [k, list] of members) batch.zadd(k, ...list);
       if (Math.random() < TRIM_CHANCE) batch.zremrangebyrank(key('all'), 0, -(ALL_JOBS_CAP + 1));
-      await batch.exec();
+      await execAll(batch);
     },
     async list(range, limit) {
       // Every member scores 0, so BYLEX orders them by position: newest first with REV.
@@ -100,7 +100,7 @@ export function redisAllJobs({ client, key }: RedisSide): AllJobsIndex {
       if (entries.length === 0) return;
       const batch = client.multi();
       for (const e of entries) for (const k of redisKeys(key, e)) batch.zrem(k, positionOf(e));
-      await batch.exec();
+      await execAll(batch);
     },
   };
 }

@@ -6,7 +6,7 @@ import type { JobView } from '../types.js';
 /** A view archived before tenants has none: it was the default tenant's. */
 const withTenant = (view: JobView): JobView => ({ ...view, tenant: view.tenant ?? DEFAULT_TENANT });
 import type { PgSide } from './pg.js';
-import type { RedisSide } from './redis.js';
+import { execAll, type RedisSide } from './redis.js';
 
 export interface Retention {
   count: number;
@@ -62,12 +62,12 @@ function redisRecord({ client, key }: RedisSide): CancelledRecord {
   return {
     async archive(view, retention) {
       const now = Date.now();
-      await client.multi().hset(views(view.queue), view.id, JSON.stringify(view)).zadd(newest(view.queue), now, view.id).exec();
+      await execAll(client.multi().hset(views(view.queue), view.id, JSON.stringify(view)).zadd(newest(view.queue), now, view.id));
       const stale = [
         ...(await client.zrangebyscore(newest(view.queue), 0, now - retention.ageSeconds * 1000)),
         ...(await client.zrevrange(newest(view.queue), retention.count, -1)),
       ];
-      if (stale.length > 0) await client.multi().zrem(newest(view.queue), ...stale).hdel(views(view.queue), ...stale).exec();
+      if (stale.length > 0) await execAll(client.multi().zrem(newest(view.queue), ...stale).hdel(views(view.queue), ...stale));
     },
     async archived(queue, id) {
       const raw = await client.hget(views(queue), id);
@@ -82,7 +82,7 @@ function redisRecord({ client, key }: RedisSide): CancelledRecord {
     },
     countArchived: (queue) => client.zcard(newest(queue)),
     async unarchive(queue, id) {
-      await client.multi().zrem(newest(queue), id).hdel(views(queue), id).exec();
+      await execAll(client.multi().zrem(newest(queue), id).hdel(views(queue), id));
     },
   };
 }

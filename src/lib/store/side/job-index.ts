@@ -4,7 +4,7 @@
 // jobs. Interface, Redis and PostgreSQL side by side.
 import { DEFAULT_TENANT } from '../../tenants.js';
 import type { PgSide } from './pg.js';
-import type { RedisSide } from './redis.js';
+import { execAll, type RedisSide } from './redis.js';
 
 /** The creation index keeps the newest this many jobs of a queue. */
 export const CREATED_INDEX_CAP = 100_000;
@@ -40,15 +40,6 @@ function redisKeyOf(key: RedisSide['key'], { queue, tenant, projectId }: IndexSc
   return tenant === undefined ? key('created', queue) : key('tenant', queue, tenant);
 }
 
-/**
- * One round trip, no MULTI: the sets need not change together (a list drops an id whose job is
- * gone). A pipeline answers each command's error in its result: thrown here, as a lone command's would be.
- */
-async function execAll(batch: ReturnType<RedisSide['client']['pipeline']>): Promise<void> {
-  const failed = (await batch.exec())?.find(([error]) => error);
-  if (failed) throw failed[0];
-}
-
 export function redisJobIndex({ client, key }: RedisSide): JobIndex {
   const keyOf = (scope: IndexScope) => redisKeyOf(key, scope);
   return {
@@ -64,6 +55,7 @@ export function redisJobIndex({ client, key }: RedisSide): JobIndex {
         else byTenant.set(e.tenant, [e.createdAt, e.id]);
       }
       const members = new Map([[keyOf({ queue }), all], ...[...byTenant].map(([tenant, list]) => [keyOf({ queue, tenant }), list] as const)]);
+      // A pipeline, not a MULTI: the sets need not change together (a list drops an id whose job is gone).
       const batch = client.pipeline();
       for (const [k, list] of members) batch.zadd(k, ...list);
       await execAll(batch);

@@ -1,6 +1,18 @@
 // Shared Redis plumbing for the side data: one client per store, beside BullMQ's own
 // connections, and plain keys under the deployment's prefix (`<prefix>:jv:…`).
-import { Redis } from 'ioredis';
+import { Redis, type ChainableCommander } from 'ioredis';
+
+/**
+ * Runs a pipeline or MULTI and returns each command's reply. ioredis resolves a batch even when
+ * some of its commands failed (a WRONGTYPE, an OOM refusal), giving each error in its result:
+ * thrown here, as a lone command's would be, so no side write fails unseen.
+ */
+export async function execAll(batch: ChainableCommander): Promise<unknown[]> {
+  const results = (await batch.exec()) ?? [];
+  const failed = results.find(([error]) => error);
+  if (failed) throw failed[0];
+  return results.map(([, value]) => value);
+}
 
 export interface RedisSide {
   readonly client: Redis;

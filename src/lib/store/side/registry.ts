@@ -7,7 +7,7 @@
 // `forgetMs` behind it. Hosts whose clocks drift apart a little still agree on who is silent.
 import type { ProcessClaims, ProcessListing, ProcessRecord } from '../types.js';
 import type { PgSide } from './pg.js';
-import type { RedisSide } from './redis.js';
+import { execAll, type RedisSide } from './redis.js';
 
 export interface ProcessRegistry {
   heartbeat(record: ProcessRecord, ttlMs: number): Promise<void>;
@@ -68,8 +68,8 @@ export function redisRegistry({ client, key }: RedisSide): ProcessRegistry {
     async remove(id) {
       const host = id.split(':')[0]!;
       const [records, seen, expires] = keys;
-      await client.multi().hdel(records, id).zrem(seen, id).zrem(expires, id)
-        .del(key('claims', id)).srem(key('claims-of', host), id).exec();
+      await execAll(client.multi().hdel(records, id).zrem(seen, id).zrem(expires, id)
+        .del(key('claims', id)).srem(key('claims-of', host), id));
     },
     async list(forgetMs) {
       const [now, ...rest] = (await client.eval(REDIS_LIST, 3, ...keys, forgetMs)) as string[];
@@ -83,10 +83,9 @@ export function redisRegistry({ client, key }: RedisSide): ProcessRegistry {
       return listing;
     },
     async claim(claims, ttlMs) {
-      await client.multi()
+      await execAll(client.multi()
         .set(key('claims', claims.id), JSON.stringify(claims), 'PX', ttlMs)
-        .sadd(key('claims-of', claims.host), claims.id)
-        .exec();
+        .sadd(key('claims-of', claims.host), claims.id));
     },
     async claimsOf(host) {
       const ids = await client.smembers(key('claims-of', host));

@@ -2,7 +2,7 @@
 // scheduler) and the last job it started. Interface, Redis and PostgreSQL side by side.
 import type { ScheduleRecord } from '../types.js';
 import type { PgSide } from './pg.js';
-import type { RedisSide } from './redis.js';
+import { execAll, type RedisSide } from './redis.js';
 
 export interface ScheduleRun {
   queue: string;
@@ -32,7 +32,7 @@ export function redisScheduleRuns({ client, key }: RedisSide): ScheduleRuns {
       return Object.values(await client.hgetall(records)).map((v) => JSON.parse(v) as ScheduleRecord);
     },
     async remove(name) {
-      await client.multi().hdel(records, name).hdel(lastRuns, name).exec();
+      await execAll(client.multi().hdel(records, name).hdel(lastRuns, name));
     },
     async recordRun(name, run) {
       await client.hset(lastRuns, name, JSON.stringify(run));

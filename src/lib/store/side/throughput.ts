@@ -2,7 +2,7 @@
 // queue stats, and a rolling mean of attempt durations per queue, for the estimated wait
 // (README, "Estimated wait"). Interface, Redis and PostgreSQL side by side: they must agree.
 import type { PgSide } from './pg.js';
-import type { RedisSide } from './redis.js';
+import { execAll, type RedisSide } from './redis.js';
 
 const BUCKET_MS = 5000;
 const BUCKETS_PER_MINUTE = 12;
@@ -51,7 +51,7 @@ export function redisThroughput({ client, key }: RedisSide): Throughput {
       const bucket = bucketKey(queue, bucketNow());
       const multi = client.multi().hincrby(bucket, 'c', completed).hincrby(bucket, 'f', failed).pexpire(bucket, KEEP_BUCKETS * BUCKET_MS);
       if (hasDurations(durations)) multi.eval(FOLD_MEAN, 1, key('mean', queue), durations.totalMs, durations.count, MEAN_WINDOW);
-      await multi.exec();
+      await execAll(multi);
     },
     async meanDuration(queue) {
       const mean = await client.get(key('mean', queue));
@@ -63,7 +63,7 @@ export function redisThroughput({ client, key }: RedisSide): Throughput {
       for (let b = now - BUCKETS_PER_MINUTE + 1; b <= now; b++) pipeline.hmget(bucketKey(queue, b), 'c', 'f');
       let completed = 0;
       let failed = 0;
-      for (const [, value] of (await pipeline.exec()) ?? []) {
+      for (const value of await execAll(pipeline)) {
         const [c, f] = (value as (string | null)[]) ?? [];
         completed += Number(c ?? 0);
         failed += Number(f ?? 0);

@@ -23,6 +23,12 @@ describe('completion webhooks as an outbox [redis]', function () {
   const workers: ChildProcess[] = [];
   const posted: { path: string; body: string }[] = [];
   let webhooks: ChildProcess | undefined;
+  /** The ids of every delivery job, in any state, that reports this document job. */
+  const deliveriesOf = async (jobId: string) => {
+    const states = ['waiting', 'delayed', 'active', 'completed', 'failed'] as const;
+    const views = (await Promise.all(states.map((state) => store.list({ queue: 'webhooks', state, limit: 1000, offset: 0 })))).flat();
+    return views.filter((v) => (v.data as { payload?: { id?: string } }).payload?.id === jobId).map((v) => v.id);
+  };
   const startWebhooks = () => {
     webhooks ??= forkWorker('webhooks', { ...env, JOBVISOR_WEBHOOK_SECRET: 'outbox-secret', JOBVISOR_URL_ALLOWLIST: '127.0.0.1' });
     if (!workers.includes(webhooks)) workers.push(webhooks);
@@ -66,7 +72,7 @@ describe('completion webhooks as an outbox [redis]', function () {
     startWebhooks();
     await waitFor(() => posted.some((p) => p.path === '/killed'), { timeoutMs: 30_000, message: 'the delivery' });
     await waitFor(async () => (await store.get('webhooks', id))?.state === 'completed', { message: 'the delivery job completed' });
-    await new Promise((resolve) => setTimeout(resolve, 500)); // a duplicate would have come by now
+    expect(await deliveriesOf(job.id), 'no second delivery job to post again').to.deep.equal([id]);
     const bodies = posted.filter((p) => p.path === '/killed').map((p) => JSON.parse(p.body));
     expect(bodies).to.have.length(1);
     expect(bodies[0]).to.deep.equal({ id: job.id, queue: 'document', state: 'completed', result: { steps: 1 }, attempts: 1, finishedAt: view.finishedAt });
@@ -102,7 +108,7 @@ describe('completion webhooks as an outbox [redis]', function () {
       const view = (await store.get('document', job.id))!;
       const id = deliveryId({ queue: 'document', id: job.id, state: 'cancelled' }, Date.parse(view.startedAt!));
       await waitFor(async () => (await store.get('webhooks', id))?.state === 'completed', { message: 'the delivery job completed' });
-      await new Promise((resolve) => setTimeout(resolve, 500)); // a duplicate would have come by now
+      expect(await deliveriesOf(job.id), 'no second delivery job to post again').to.deep.equal([id]);
       const bodies = posted.filter((p) => p.path === '/cancel-active').map((p) => JSON.parse(p.body));
       expect(bodies).to.have.length(1);
       expect(bodies[0]).to.deep.include({ id: job.id, state: 'cancelled', error: 'job cancelled', finishedAt: view.finishedAt });
@@ -125,8 +131,11 @@ describe('completion webhooks as an outbox [redis]', function () {
       const payload = { id: job.id, queue: 'document', state: 'completed' as const, result: { steps: 1 }, attempts: 1, finishedAt: new Date().toISOString() };
       const id = deliveryId(payload, Date.parse(active.startedAt!));
       await store.enqueue({ queue: 'webhooks', data: { url: `${base}/early`, payload, source: { startedAt: active.startedAt } }, jobId: id, attempts: 8 });
-      await waitFor(async () => (await store.get('webhooks', id))?.state === 'active', { timeoutMs: 30_000, message: 'the delivery running' });
-      await new Promise((resolve) => setTimeout(resolve, 1000)); // a POST made too early would have come by now
+      // The handler looked at the job, found it active, and chose to wait (it says so once, in its progress).
+      await waitFor(async () => {
+        const delivery = await store.get('webhooks', id);
+        return delivery?.state === 'active' && (delivery.progress as { message?: string } | null)?.message === `waiting for document/${job.id} to record its end`;
+      }, { timeoutMs: 30_000, message: 'the delivery waiting for the job' });
       expect(posted.filter((p) => p.path === '/early'), 'no POST while the job is active').to.have.length(0);
       expect((await store.get('webhooks', id))!.state, 'the delivery waits').to.equal('active');
 

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { JobLockLostError } from '../../src/lib/errors.js';
 import { outputFolder, outputPath, publishFolder, stagingName, writeLinesAtomically } from '../../src/queues/io/output.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Lines that wait for `gate` before the last one, so a test decides which attempt ends first. */
 async function* linesAfter(gate: Promise<void>, text: string): AsyncGenerator<string> {
@@ -41,8 +42,8 @@ describe('outputs of racing attempts', () => {
     const [first, second] = [gate(), gate()];
     const winner = writeLinesAtomically(file, linesAfter(first.opened, 'winner'), new AbortController().signal);
     const loser = writeLinesAtomically(file, linesAfter(second.opened, 'loser'), new AbortController().signal);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(leftovers(), 'each attempt stages under a name of its own').to.have.length(2);
+    // Each attempt stages under a name of its own (opened on libuv's thread pool: waited for, not assumed).
+    await waitFor(() => leftovers().length === 2, { timeoutMs: 5000, intervalMs: 5, message: 'two staging files' });
     first.open();
     expect(await winner).to.equal(2);
     second.open();

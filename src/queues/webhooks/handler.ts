@@ -35,6 +35,8 @@ async function checkSource(delivery: WebhookJob, ctx: HandlerContext): Promise<{
     const view = await ctx.jobs.get(delivery.payload.queue, delivery.payload.id);
     const verdict = judgeSource(delivery, view);
     if (verdict.kind !== 'wait') return { verdict, ...(view ? { view } : {}) };
+    // Said once, so that a delivery seen active in the dashboard tells what it waits for.
+    if (pause === POLL_FIRST_MS) await ctx.progress({ current: 0, total: 1, message: `waiting for ${delivery.payload.queue}/${delivery.payload.id} to record its end` });
     if (Date.now() + pause > deadline) throw new Error(`the job's ${delivery.payload.state} end is not recorded after ${SOURCE_WAIT_MS / 1000} s`);
     await sleep(pause, undefined, { signal: ctx.signal });
   }

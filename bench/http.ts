@@ -6,8 +6,10 @@
 //
 // With --rounds N the whole set runs N times, servers alternating within each;
 // each cell is the median round, and "vs express" the median of the rounds' ratios.
+// --paths picks some of steady,flat,bulk: `--paths steady --rounds 9` measures the
+// tail at a steady rate alone, on a Redis that the other paths have not filled.
 //
-//   npm run build && node --import tsx bench/http.ts [--seconds 10] [--rounds 1] [--connections 50] [--rate 1000] [--bulk 500] [--before <dist>]
+//   npm run build && node --import tsx bench/http.ts [--seconds 10] [--rounds 1] [--paths steady,flat,bulk] [--connections 50] [--rate 1000] [--bulk 500] [--before <dist>]
 import { fork } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +25,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '1' },
+    paths: { type: 'string', default: 'steady,flat,bulk' },
     connections: { type: 'string', default: '50' },
     rate: { type: 'string', default: '1000' },
     bulk: { type: 'string', default: '500' },
@@ -32,6 +35,7 @@ const { values } = parseArgs({
   },
 });
 const SECONDS = Number(values.seconds);
+const PATHS = new Set(values.paths.split(','));
 const BULK = Number(values.bulk);
 const QUEUE = 'document';
 const DATA = { content: 'hello world' };
@@ -123,7 +127,12 @@ function print(rounds: Row[][]): void {
     const addBulk = rows.find((r) => r.path.endsWith("jobvisor's job options"));
     return bulk && addBulk ? bulk.jobsPerSecond / addBulk.jobsPerSecond : NaN;
   });
-  console.log(`\nbulk over HTTP vs Queue.addBulk with jobvisor's options in process: ${median(bulkVsAddBulk).toFixed(2)} (rounds: ${bulkVsAddBulk.map((r) => r.toFixed(2)).join(', ')})`);
+  if (PATHS.has('steady')) {
+    const steady = rounds[0]!.filter((r) => r.path.includes('steady')).map((first) =>
+      `${first.server} ${rounds.map((rows) => rows.find((r) => r.path === first.path && r.server === first.server)!.p99).join(', ')}`);
+    console.log(`\np99 ms at a steady ${values.rate}/s, per round: ${steady.join('; ')}`);
+  }
+  if (PATHS.has('bulk')) console.log(`\nbulk over HTTP vs Queue.addBulk with jobvisor's options in process: ${median(bulkVsAddBulk).toFixed(2)} (rounds: ${bulkVsAddBulk.map((r) => r.toFixed(2)).join(', ')})`);
   if (rounds.length > 1) {
     console.log(`\nper round, vs express: ${rounds.map((rows) => rows.filter((r) => r.server.startsWith('jobvisor api (')).map((r) => {
       const express = rows.find((e) => e.path === r.path && e.server === 'hand-written express');
@@ -142,11 +151,13 @@ async function main(): Promise<void> {
     for (const server of started) await load(server, 'single', { connections: 10, seconds: 3 }); // warm up: JIT, connections, scripts
     for (let round = 0; round < Number(values.rounds); round++) {
       const rows: Row[] = [];
-      for (const server of started) rows.push(await load(server, 'single', { connections: 10, overallRate: Number(values.rate) }));
-      for (const server of started) rows.push(await load(server, 'single', { connections }));
-      for (const server of started) rows.push(await load(server, 'bulk', { connections: Number(values['bulk-connections']) }));
-      rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), false));
-      rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), true));
+      if (PATHS.has('steady')) for (const server of started) rows.push(await load(server, 'single', { connections: 10, overallRate: Number(values.rate) }));
+      if (PATHS.has('flat')) for (const server of started) rows.push(await load(server, 'single', { connections }));
+      if (PATHS.has('bulk')) {
+        for (const server of started) rows.push(await load(server, 'bulk', { connections: Number(values['bulk-connections']) }));
+        rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), false));
+        rows.push(await addBulkInProcess(prefix, Number(values['bulk-connections']), true));
+      }
       rounds.push(rows);
       console.error(`round ${round + 1} done, load ${os.loadavg()[0]!.toFixed(1)}`);
     }

@@ -4,12 +4,11 @@
 // the job is active, and is dropped, saying why, once the job has gone back to waiting.
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { deliveryId } from '../../src/lib/store/callbacks.js';
 import { openStore, type JobOutcome, type Store } from '../../src/lib/store/index.js';
 import { TEST_JOBS } from '../conformance/describe-store.js';
 import { exited, fixture, forkWorker } from '../helpers/fork.js';
+import { startReceiver, type Received, type Receiver } from '../helpers/receiver.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../helpers/services.js';
 import { latch, waitFor } from '../helpers/wait.js';
 
@@ -18,10 +17,11 @@ describe('completion webhooks as an outbox [redis]', function () {
   const prefix = uniqueName('jvoutbox');
   const env = { REDIS_URL, JOBVISOR_PREFIX: prefix, JOB_DEFAULT_BACKOFF_MS: '100' };
   let store: Store;
-  let receiver: http.Server;
+  let receiver: Receiver | undefined;
   let base: string;
   const workers: ChildProcess[] = [];
-  const posted: { path: string; body: string }[] = [];
+  /** The POSTs the receiver took. */
+  const posted = (): Received[] => receiver?.delivered ?? [];
   let webhooks: ChildProcess | undefined;
   /** The ids of every delivery job, in any state, that reports this document job. */
   const deliveriesOf = async (jobId: string) => {
@@ -37,21 +37,13 @@ describe('completion webhooks as an outbox [redis]', function () {
   before(async function () {
     await requireService(this, `Redis at ${REDIS_URL}`, () => redisAnswers());
     store = await openStore({ mode: 'redis', redisUrl: REDIS_URL, prefix, jobs: TEST_JOBS });
-    receiver = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        posted.push({ path: req.url!, body });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    receiver = await startReceiver();
+    base = receiver.base;
   });
   after(async () => {
     for (const worker of workers) worker.kill('SIGKILL');
     await Promise.all(workers.map(exited));
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
     await store?.close();
     await dropRedisPrefix(prefix);
   });
@@ -70,10 +62,10 @@ describe('completion webhooks as an outbox [redis]', function () {
     await exited(worker);
 
     startWebhooks();
-    await waitFor(() => posted.some((p) => p.path === '/killed'), { timeoutMs: 30_000, message: 'the delivery' });
+    await waitFor(() => posted().some((p) => p.path === '/killed'), { timeoutMs: 30_000, message: 'the delivery' });
     await waitFor(async () => (await store.get('webhooks', id))?.state === 'completed', { message: 'the delivery job completed' });
     expect(await deliveriesOf(job.id), 'no second delivery job to post again').to.deep.equal([id]);
-    const bodies = posted.filter((p) => p.path === '/killed').map((p) => JSON.parse(p.body));
+    const bodies = posted().filter((p) => p.path === '/killed').map((p) => JSON.parse(p.body));
     expect(bodies).to.have.length(1);
     expect(bodies[0]).to.deep.equal({ id: job.id, queue: 'document', state: 'completed', result: { steps: 1 }, attempts: 1, finishedAt: view.finishedAt });
   });
@@ -86,10 +78,10 @@ describe('completion webhooks as an outbox [redis]', function () {
       : { kind: 'completed', result: { run: runs } }), { concurrency: 1 });
     try {
       const { job } = await store.enqueue({ queue: 'document', data: { steps: 1 }, attempts: 1, callbackUrl: `${base}/twice` });
-      await waitFor(() => posted.some((p) => p.path === '/twice'), { timeoutMs: 30_000, message: 'the failure delivered' });
+      await waitFor(() => posted().some((p) => p.path === '/twice'), { timeoutMs: 30_000, message: 'the failure delivered' });
       await store.retry('document', job.id);
-      await waitFor(() => posted.filter((p) => p.path === '/twice').length === 2, { timeoutMs: 30_000, message: 'the completion delivered' });
-      expect(posted.filter((p) => p.path === '/twice').map((p) => JSON.parse(p.body).state)).to.deep.equal(['failed', 'completed']);
+      await waitFor(() => posted().filter((p) => p.path === '/twice').length === 2, { timeoutMs: 30_000, message: 'the completion delivered' });
+      expect(posted().filter((p) => p.path === '/twice').map((p) => JSON.parse(p.body).state)).to.deep.equal(['failed', 'completed']);
     } finally {
       await consumer.close();
     }
@@ -104,12 +96,12 @@ describe('completion webhooks as an outbox [redis]', function () {
       const { job } = await store.enqueue({ queue: 'document', data: { steps: 1 }, callbackUrl: `${base}/cancel-active` });
       await waitFor(async () => (await store.get('document', job.id))?.state === 'active', { message: 'the job active' });
       expect((await store.cancel('document', job.id)).state).to.equal('cancelled');
-      await waitFor(() => posted.some((p) => p.path === '/cancel-active'), { timeoutMs: 30_000, message: 'the delivery' });
+      await waitFor(() => posted().some((p) => p.path === '/cancel-active'), { timeoutMs: 30_000, message: 'the delivery' });
       const view = (await store.get('document', job.id))!;
       const id = deliveryId({ queue: 'document', id: job.id, state: 'cancelled' }, Date.parse(view.startedAt!));
       await waitFor(async () => (await store.get('webhooks', id))?.state === 'completed', { message: 'the delivery job completed' });
       expect(await deliveriesOf(job.id), 'no second delivery job to post again').to.deep.equal([id]);
-      const bodies = posted.filter((p) => p.path === '/cancel-active').map((p) => JSON.parse(p.body));
+      const bodies = posted().filter((p) => p.path === '/cancel-active').map((p) => JSON.parse(p.body));
       expect(bodies).to.have.length(1);
       expect(bodies[0]).to.deep.include({ id: job.id, state: 'cancelled', error: 'job cancelled', finishedAt: view.finishedAt });
     } finally {
@@ -136,7 +128,7 @@ describe('completion webhooks as an outbox [redis]', function () {
         const delivery = await store.get('webhooks', id);
         return delivery?.state === 'active' && (delivery.progress as { message?: string } | null)?.message === `waiting for document/${job.id} to record its end`;
       }, { timeoutMs: 30_000, message: 'the delivery waiting for the job' });
-      expect(posted.filter((p) => p.path === '/early'), 'no POST while the job is active').to.have.length(0);
+      expect(posted().filter((p) => p.path === '/early'), 'no POST while the job is active').to.have.length(0);
       expect((await store.get('webhooks', id))!.state, 'the delivery waits').to.equal('active');
 
       // Its worker is lost: the supervisor's release gives the job back before that end was recorded.
@@ -152,7 +144,7 @@ describe('completion webhooks as an outbox [redis]', function () {
       expect(source.timeline.filter((e) => e.event === 'webhook').map((e) => e.detail)).to.deep.equal([
         'attempt 1: not delivered: the job is waiting again: its completed end was never recorded',
       ]);
-      expect(posted.filter((p) => p.path === '/early')).to.have.length(0);
+      expect(posted().filter((p) => p.path === '/early')).to.have.length(0);
     } finally {
       outcome.resolve({ kind: 'retry', error: new Error('released') });
       await consumer.close();

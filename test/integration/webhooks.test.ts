@@ -4,12 +4,11 @@
 // every attempt shows in the job's timeline.
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { openStore, type Store } from '../../src/lib/store/index.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/lib/webhook-signature.js';
 import { TEST_JOBS } from '../conformance/describe-store.js';
 import { exited, fixture, forkWorker } from '../helpers/fork.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -21,31 +20,18 @@ describe('completion webhooks [redis]', function () {
   this.timeout(60_000);
   const prefix = uniqueName('jvhook');
   let store: Store;
-  let receiver: http.Server;
+  let receiver: Receiver | undefined;
   let base: string;
   const workers: ChildProcess[] = [];
-  const deliveries: Delivery[] = [];
-  /** Paths that answer 500 this many more times. */
-  const failing = new Map<string, number>();
+  /** What the receiver took, each with whether its signature checks out. */
+  const deliveries = (): Delivery[] => (receiver?.delivered ?? []).map(({ path, body, headers }) =>
+    ({ path, body, verified: verifySignature(headers[SIGNATURE_HEADER.toLowerCase()] as string, body, SECRET) }));
 
   before(async function () {
     await requireService(this, `Redis at ${REDIS_URL}`, () => redisAnswers());
     store = await openStore({ mode: 'redis', redisUrl: REDIS_URL, prefix, jobs: TEST_JOBS });
-    receiver = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => {
-        const left = failing.get(req.url!) ?? 0;
-        if (left > 0) {
-          failing.set(req.url!, left - 1);
-          return void res.writeHead(500).end();
-        }
-        deliveries.push({ path: req.url!, body, verified: verifySignature(req.headers[SIGNATURE_HEADER.toLowerCase()] as string, body, SECRET) });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    receiver = await startReceiver();
+    base = receiver.base;
     const env = { REDIS_URL, JOBVISOR_PREFIX: prefix, JOB_DEFAULT_BACKOFF_MS: '100' };
     workers.push(forkWorker('document', env, fixture('progress')));
     workers.push(forkWorker('webhooks', { ...env, JOBVISOR_WEBHOOK_SECRET: SECRET, JOBVISOR_URL_ALLOWLIST: '127.0.0.1' }));
@@ -53,7 +39,7 @@ describe('completion webhooks [redis]', function () {
   after(async () => {
     for (const worker of workers) worker.kill('SIGKILL');
     await Promise.all(workers.map(exited));
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
     await store?.close();
     await dropRedisPrefix(prefix);
   });
@@ -62,25 +48,25 @@ describe('completion webhooks [redis]', function () {
     const done = await store.enqueue({ queue: 'document', data: { steps: 1 }, callbackUrl: `${base}/done` });
     const cancelled = await store.enqueue({ queue: 'document', data: { steps: 1 }, delayMs: 60_000, callbackUrl: `${base}/cancelled` });
     await store.cancel('document', cancelled.job.id);
-    await waitFor(() => deliveries.some((d) => d.path === '/done') && deliveries.some((d) => d.path === '/cancelled'), { timeoutMs: 30_000, message: 'two deliveries' });
+    await waitFor(() => deliveries().some((d) => d.path === '/done') && deliveries().some((d) => d.path === '/cancelled'), { timeoutMs: 30_000, message: 'two deliveries' });
     const view = await waitFor(async () => {
       const v = await store.get('document', done.job.id);
       return v?.timeline.some((e) => e.event === 'webhook') && v;
     }, { message: 'the delivery in the timeline' });
-    const [delivered] = deliveries.filter((d) => d.path === '/done');
+    const [delivered] = deliveries().filter((d) => d.path === '/done');
     expect(delivered!.verified).to.equal(true);
     expect(JSON.parse(delivered!.body)).to.deep.include({ id: done.job.id, queue: 'document', state: 'completed', result: { steps: 1 }, attempts: 1 });
-    expect(JSON.parse(deliveries.find((d) => d.path === '/cancelled')!.body)).to.include({ state: 'cancelled' });
+    expect(JSON.parse(deliveries().find((d) => d.path === '/cancelled')!.body)).to.include({ state: 'cancelled' });
     expect(view.timeline.filter((e) => e.event === 'webhook').map((e) => e.detail)).to.deep.equal(['attempt 1: delivered (HTTP 204)']);
     expect(verifySignature('t=1,v1=' + '0'.repeat(64), delivered!.body, SECRET)).to.equal(false);
     await new Promise((resolve) => setTimeout(resolve, 500)); // a duplicate would have come by now
-    expect(deliveries.filter((d) => d.path === '/done')).to.have.length(1);
+    expect(deliveries().filter((d) => d.path === '/done')).to.have.length(1);
   });
 
   it('retries a delivery that fails twice and succeeds on the third try, each attempt in the timeline', async () => {
-    failing.set('/flaky', 2);
+    receiver!.failNext('/flaky', 2);
     const { job } = await store.enqueue({ queue: 'document', data: { steps: 1 }, callbackUrl: `${base}/flaky` });
-    await waitFor(() => deliveries.some((d) => d.path === '/flaky'), { timeoutMs: 30_000, message: 'the third attempt' });
+    await waitFor(() => deliveries().some((d) => d.path === '/flaky'), { timeoutMs: 30_000, message: 'the third attempt' });
     const view = await waitFor(async () => {
       const v = await store.get('document', job.id);
       return (v?.timeline.filter((e) => e.event === 'webhook').length ?? 0) >= 3 && v;
@@ -88,6 +74,6 @@ describe('completion webhooks [redis]', function () {
     expect(view.timeline.filter((e) => e.event === 'webhook').map((e) => e.detail)).to.deep.equal([
       `attempt 1: POST ${base}/flaky: HTTP 500`, `attempt 2: POST ${base}/flaky: HTTP 500`, 'attempt 3: delivered (HTTP 204)',
     ]);
-    expect(deliveries.filter((d) => d.path === '/flaky')).to.have.length(1);
+    expect(deliveries().filter((d) => d.path === '/flaky')).to.have.length(1);
   });
 });

@@ -7,11 +7,11 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'bullmq';
-import { JobLockLostError } from '../../../src/lib/errors.js';
-import type { CutOffChange } from '../../../src/lib/store/fence.js';
-import { JobController } from '../../../src/lib/store/job-controller.js';
-import { LockWatch } from '../../../src/lib/store/lock-watch.js';
-import { latch, waitFor } from '../../helpers/wait.js';
+import { JobLockLostError } from '../../src/lib/errors.js';
+import type { CutOffChange } from '../../src/lib/store/fence.js';
+import { JobController } from '../../src/lib/store/job-controller.js';
+import { LockWatch } from '../../src/lib/store/lock-watch.js';
+import { latch, waitFor } from '../helpers/wait.js';
 
 const LOCK_MS = 400; // the fence gives a job up after 200 ms unrenewed
 

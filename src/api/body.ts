@@ -4,13 +4,12 @@
 // read-json.ts, through the same checks and the same errors.
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
+import typeis from 'type-is';
 import type { ApiConfig } from '../lib/config.js';
 import { ApiError } from './errors.js';
 import { jsonShapeIssue } from './json-shape.js';
 
 export const JSON_TYPES = ['application/json', 'application/*+json'];
-// type-is is what express's req.is() calls; it has no type declarations of its own.
-const typeis = require('type-is') as (req: IncomingMessage, types: string[]) => string | false | null;
 
 const hasBody = (req: IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
@@ -19,6 +18,7 @@ export type BodyOptions = Pick<ApiConfig, 'bodyLimitBytes' | 'maxJsonDepth'>;
 
 /** The 415 of a body that is not JSON; with `required`, a request with no JSON body at all is refused too. */
 export function typeIssue(req: IncomingMessage, required: boolean): ApiError | undefined {
+  // type-is is what express's req.is() calls: the lean path and express judge a type alike.
   if ((hasBody(req) || required) && !typeis(req, JSON_TYPES)) {
     return new ApiError(415, 'unsupported_media_type', 'send the body as JSON with Content-Type: application/json');
   }

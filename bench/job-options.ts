@@ -10,7 +10,7 @@
 //   node --import tsx bench/job-options.ts [--jobs 8000] [--rounds 3] [--concurrency 8]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { Queue, Worker, type JobsOptions } from 'bullmq';
+import { Queue, Worker, type JobsOptions, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/lib/config.js';
 import { jobOptions } from '../src/lib/store/job-options.js';
@@ -21,15 +21,24 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '8000' },
     rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '8' },
+    /** Some arms only, by their index in ARMS (0, BullMQ's defaults, always runs). */
+    arms: { type: 'string' },
   },
 });
 const jobs = Number(values.jobs);
 const defaults = loadConfig({}).jobs;
-const { keepCompleted } = defaults;
+const { keepCompleted, keepFailed } = defaults;
 const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
 
-/** Each arm adds one of jobvisor's options to BullMQ's defaults; the last is all of them, as the store sets them. */
-const ARMS: [string, (i: number) => JobsOptions][] = [
+/** What the Worker gets beside the jobs' options (jobvisor's retention, in the last arm). */
+type Arm = [string, (i: number) => JobsOptions, Partial<WorkerOptions>?];
+const retention = {
+  removeOnComplete: { count: keepCompleted.count, age: keepCompleted.ageSeconds },
+  removeOnFail: { count: keepFailed.count, age: keepFailed.ageSeconds },
+};
+
+/** Each arm adds one of jobvisor's options to BullMQ's defaults; the last ones are all of them. */
+const ALL_ARMS: Arm[] = [
   ['BullMQ defaults', () => ({})],
   ['a given job id', (i) => ({ jobId: `j${i}` })],
   ['priority 5 (prioritized set)', () => ({ priority: 5 })],
@@ -37,9 +46,11 @@ const ARMS: [string, (i: number) => JobsOptions][] = [
   ['retention by count only', () => ({ removeOnComplete: keepCompleted.count })],
   ['retention by age only', () => ({ removeOnComplete: { age: keepCompleted.ageSeconds } })],
   ['attempts, backoff, keepLogs, timeoutMs', () => ({ attempts: 3, backoff: { type: 'exponential', delay: 1000 }, keepLogs: 500, timeoutMs: 60_000 } as JobsOptions)],
-  ['jobvisor, all options (priority 5)', (i) => jobOptions(defaults, { queue: '', data: null }, `j${i}`)],
-  ['jobvisor, all options, priority 1 as plain', (i) => { const { priority: _p, ...rest } = jobOptions(defaults, { queue: '', data: null }, `j${i}`); return rest; }],
+  ['jobvisor, all options (priority 5), retention per job', (i) => ({ ...jobOptions(defaults, { queue: '', data: null }, `j${i}`), ...retention })],
+  ['jobvisor, all options, priority 1 as plain', (i) => { const { priority: _p, ...rest } = jobOptions(defaults, { queue: '', data: null }, `j${i}`); return rest; }, retention],
+  ['jobvisor, all options (priority 5), retention on the Worker', (i) => jobOptions(defaults, { queue: '', data: null }, `j${i}`), retention],
 ];
+const ARMS = values.arms ? ALL_ARMS.filter((_, i) => i === 0 || values.arms!.split(',').map(Number).includes(i)) : ALL_ARMS;
 
 /** Microseconds Redis spent in commands since the last reset. */
 async function redisMicros(redis: Redis): Promise<number> {
@@ -47,7 +58,7 @@ async function redisMicros(redis: Redis): Promise<number> {
   return [...stats.matchAll(/usec=(\d+)/g)].reduce((sum, [, usec]) => sum + Number(usec), 0);
 }
 
-async function round(prefix: string, options: (i: number) => JobsOptions, redis: Redis): Promise<{ add: number; work: number; redisPerJob: number }> {
+async function round(prefix: string, [, options, workerOptions]: Arm, redis: Redis): Promise<{ add: number; work: number; redisPerJob: number }> {
   const name = uniqueName('opt');
   const queue = new Queue(name, { connection, prefix });
   await queue.waitUntilReady();
@@ -60,7 +71,7 @@ async function round(prefix: string, options: (i: number) => JobsOptions, redis:
   const redisPerJob = (await redisMicros(redis)) / jobs;
   let completed = 0;
   const started = performance.now();
-  const worker = new Worker(name, async () => null, { connection, prefix, concurrency: Number(values.concurrency) });
+  const worker = new Worker(name, async () => null, { connection, prefix, concurrency: Number(values.concurrency), ...workerOptions });
   worker.on('completed', () => completed++);
   while (completed < jobs) await new Promise((resolve) => setTimeout(resolve, 5));
   const work = performance.now() - started;
@@ -81,10 +92,10 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const times: number[][] = ARMS.map(() => []);
   try {
-    await round(prefix, () => ({}), redis); // warm up
+    await round(prefix, ARMS[0]!, redis); // warm up
     for (let r = 0; r < Number(values.rounds); r++) {
-      for (const [i, [, options]] of ARMS.entries()) {
-        const { add, work, redisPerJob } = await round(prefix, options, redis);
+      for (const [i, arm] of ARMS.entries()) {
+        const { add, work, redisPerJob } = await round(prefix, arm, redis);
         adds[i]!.push(add);
         redisCosts[i]!.push(redisPerJob);
         times[i]!.push(work);

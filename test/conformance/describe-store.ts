@@ -340,6 +340,35 @@ export function describeStore(mode: string, harness: ModeHarness): void {
       }
     });
 
+    it('keeps failed jobs by count, whether a worker failed them or the supervisor failed one that lost its worker too often', async () => {
+      const small = await openStore(harness.config({ ...TEST_JOBS, keepFailed: { count: 1, ageSeconds: 3600 } }));
+      const thrown = await small.enqueue({ queue, data: { fails: 1 }, attempts: 1 });
+      const lost = await small.enqueue({ queue, data: { fails: 2 }, attempts: 1 });
+      // The first fails in its worker; the second runs until its worker is gone, each time it is taken.
+      const take = () => small.consume(queue, (job, { signal }) => {
+        if (job.id === thrown.job.id) return Promise.resolve({ kind: 'failed', error: new UnrecoverableError('no') });
+        return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', error: new Error('gone') })));
+      }, { concurrency: 1 });
+      let consumer = take();
+      try {
+        await waitFor(async () => (await small.get(queue, thrown.job.id))?.state === 'failed', { message: 'the first job failed by its worker' });
+        // Given back by the supervisor each time a worker that held it is gone, until it has lost its worker once too often.
+        for (let round = 0; ; round++) {
+          const held = await waitFor(() => consumer.held().find((h) => h.id === lost.job.id), { message: `the job held (${round})` });
+          await consumer.close();
+          expect(await small.releaseJobs(queue, [held], 'was killed')).to.deep.equal([lost.job.id]);
+          if ((await small.get(queue, lost.job.id))?.state === 'failed') break;
+          expect(round, 'released more often than MAX_LOST + 1').to.be.below(2);
+          consumer = take();
+        }
+        expect((await small.counts(queue)).failed, 'one failed job kept').to.equal(1);
+        expect(await small.get(queue, thrown.job.id), 'the older failure trimmed').to.equal(undefined);
+      } finally {
+        await consumer.close();
+        await small.close();
+      }
+    });
+
     it('counts ready jobs by priority, keeps a mean attempt duration, and registers a worker with its concurrency', async () => {
       for (const priority of [1, 1, 5, 5, 5]) await store.enqueue({ queue, data: {}, priority });
       await store.enqueue({ queue, data: {}, priority: 5, delayMs: 60_000 });

@@ -8,7 +8,7 @@ import { BullConsumer } from './consumer.js';
 import { addTimelineEntry, CALLBACK_QUEUE, enqueueCallback } from './callbacks.js';
 import { enqueue, enqueueBulk, enqueueFlow } from './enqueue.js';
 import { EventHub } from './events.js';
-import { templateOptions, type JobDefaults } from './job-options.js';
+import { templateOptions, workerRetention, type JobDefaults } from './job-options.js';
 import { listJobs } from './list.js';
 import { listAllJobs } from './list-all.js';
 import { oldestJobs } from './oldest.js';
@@ -160,7 +160,7 @@ export class BullStore implements Store {
   }
 
   releaseJobs(queue: string, held: HeldJob[], reason: string): Promise<string[]> {
-    return releaseJobs(this.bull.queue(queue), held, reason);
+    return releaseJobs(this.bull.queue(queue), held, reason, workerRetention(this.defaults).removeOnFail);
   }
 
   reserveIdempotencyKey(key: string, record: IdempotencyRecord, ttlMs: number): Promise<IdempotencyRecord | undefined> {
@@ -177,6 +177,7 @@ export class BullStore implements Store {
       stalledIntervalMs: this.defaults.stalledIntervalMs,
       storeCutOffMs: this.defaults.storeCutOffMs ?? this.defaults.lockMs / 2,
       defaultTimeoutMs: this.defaults.timeoutMs,
+      retention: workerRetention(this.defaults),
       keepCancelled: this.defaults.keepFailed,
       deliverCallback: (url, payload, startedAt) => enqueueCallback(this.bull.queue(CALLBACK_QUEUE), this.defaults, url, payload, startedAt),
     });

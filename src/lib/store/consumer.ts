@@ -20,7 +20,7 @@ import type { CutOffChange } from './fence.js';
 import { fencedOut, LockWatch } from './lock-watch.js';
 import type { Retention, SideData } from './side/index.js';
 import { cancelledView, timelineLine, toView } from './job-view.js';
-import type { JobOptions } from './job-options.js';
+import type { JobOptions, WorkerRetention } from './job-options.js';
 import { DEFAULT_TENANT } from '../tenants.js';
 import { retries, type HeldJob, type ActiveJob, type ConsumeOptions, type Consumer, type ConsumerEvents, type JobOutcome, type JobProcessor, type Progress } from './types.js';
 
@@ -37,6 +37,8 @@ export interface ConsumerSettings {
   /** No answer from the store for this long: stop fetching until it answers again (JOBVISOR_STORE_CUTOFF_MS). */
   storeCutOffMs: number;
   defaultTimeoutMs: number;
+  /** The deployment's retention of finished jobs: the Worker's, for every job it ends. */
+  retention: WorkerRetention;
   keepCancelled: Retention;
   /** Enqueues a completion webhook's delivery (callbacks.ts); `startedAt`: the ending attempt's start. */
   deliverCallback(url: string, payload: CallbackPayload, startedAt: number | undefined): Promise<void>;
@@ -123,6 +125,8 @@ export class BullConsumer implements Consumer {
       maxStalledCount: MAX_LOST, // a job may lose its worker twice (crash, forced recycle) before it fails for good
       // A completion that failed because the store blinked is retried this soon, not BullMQ's default 15 s.
       runRetryDelay: RUN_RETRY_MS,
+      removeOnComplete: settings.retention.removeOnComplete,
+      removeOnFail: settings.retention.removeOnFail,
       ...(options.workerName ? { name: options.workerName } : {}),
       ...(options.limiter ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } } : {}),
     });

@@ -1,5 +1,8 @@
 // The BullMQ options every jobvisor job gets: the caller's choices over the deployment's
-// defaults, with retention and a cap on log lines. Flows, retries and schedules use them too.
+// defaults, with a cap on log lines. Flows, retries and schedules use them too. Retention is
+// the deployment's, the same for every job, so it is the Worker's option (`workerRetention`),
+// which BullMQ applies to any job that names none: not a copy in every job's options, which
+// BullMQ's add script would decode and encode again for every job.
 import type { JobsOptions } from 'bullmq';
 import { DEFAULT_TENANT } from '../tenants.js';
 import type { Retention } from './side/index.js';
@@ -36,35 +39,41 @@ export function dedupId(tenant: string, dedupKey: string): string {
   return `${tenant}:${dedupKey}`;
 }
 
-/** What every job of a deployment shares, made once per defaults: BullMQ copies options, never changes these. */
-const shared = new WeakMap<JobDefaults, Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> & { backoff: { type: 'exponential'; delay: number } }>();
+/** The default backoff, made once per defaults: BullMQ copies options, never changes them. */
+const backoffs = new WeakMap<JobDefaults, { type: 'exponential'; delay: number }>();
 
-function sharedOptions(defaults: JobDefaults) {
-  let options = shared.get(defaults);
-  if (!options) {
-    const { keepCompleted, keepFailed } = defaults;
-    options = {
-      backoff: { type: 'exponential', delay: defaults.backoffMs },
-      removeOnComplete: { count: keepCompleted.count, age: keepCompleted.ageSeconds },
-      removeOnFail: { count: keepFailed.count, age: keepFailed.ageSeconds },
-    };
-    shared.set(defaults, options);
-  }
-  return options;
+function defaultBackoff(defaults: JobDefaults) {
+  let backoff = backoffs.get(defaults);
+  if (!backoff) backoffs.set(defaults, (backoff = { type: 'exponential', delay: defaults.backoffMs }));
+  return backoff;
+}
+
+export interface WorkerRetention {
+  removeOnComplete: { count: number; age: number };
+  removeOnFail: { count: number; age: number };
+}
+
+/**
+ * Bounded retention, for the Worker (and for a job failed outside one): BullMQ
+ * trims the finished set by count and age as each job ends, on Redis and
+ * PostgreSQL alike.
+ */
+export function workerRetention({ keepCompleted, keepFailed }: Pick<JobDefaults, 'keepCompleted' | 'keepFailed'>): WorkerRetention {
+  return {
+    removeOnComplete: { count: keepCompleted.count, age: keepCompleted.ageSeconds },
+    removeOnFail: { count: keepFailed.count, age: keepFailed.ageSeconds },
+  };
 }
 
 /** Assigned field by field rather than spread: a bulk makes a thousand of these per request. */
 export function jobOptions(defaults: JobDefaults, input: EnqueueInput, jobId: string): JobOptions {
   const delay = input.runAt ? Math.max(0, input.runAt.getTime() - Date.now()) : (input.delayMs ?? 0);
-  const common = sharedOptions(defaults);
   const tenant = input.tenant ?? DEFAULT_TENANT;
   const options: JobOptions = {
     jobId,
     priority: input.priority ?? DEFAULT_PRIORITY,
     attempts: input.attempts ?? defaults.attempts,
-    backoff: input.backoff ? { type: input.backoff.type, delay: input.backoff.delayMs } : common.backoff,
-    removeOnComplete: common.removeOnComplete,
-    removeOnFail: common.removeOnFail,
+    backoff: input.backoff ? { type: input.backoff.type, delay: input.backoff.delayMs } : defaultBackoff(defaults),
     keepLogs: KEEP_LOG_LINES, // a handler that reports progress every second must not grow its job without bound
     timeoutMs: input.timeoutMs ?? defaults.timeoutMs,
     tenant,

@@ -3,7 +3,7 @@
 // wait for BullMQ's lock expiry and stalled check (a minute by default). Holding the token, a
 // job is moved with BullMQ's own Job.moveToWait, on Redis and PostgreSQL alike; a token that no
 // longer matches (the job finished, or another worker runs it now) moves nothing.
-import { UnrecoverableError, type Queue } from 'bullmq';
+import { UnrecoverableError, type KeepJobs, type Queue } from 'bullmq';
 import { timelineLine } from './job-view.js';
 import type { HeldJob } from './types.js';
 
@@ -13,15 +13,15 @@ export const MAX_LOST = 2;
 const STALLED_MARK = '"event":"stalled"';
 
 /** Each held job still active under its token goes back to waiting; resolves with the ids moved. */
-export async function releaseJobs(queue: Queue, held: HeldJob[], reason: string): Promise<string[]> {
+export async function releaseJobs(queue: Queue, held: HeldJob[], reason: string, keepFailed: KeepJobs): Promise<string[]> {
   const moved: string[] = [];
   for (const { id, token } of held) {
-    if (await releaseOne(queue, id, token, reason).catch(() => false)) moved.push(id);
+    if (await releaseOne(queue, id, token, reason, keepFailed).catch(() => false)) moved.push(id);
   }
   return moved;
 }
 
-async function releaseOne(queue: Queue, id: string, token: string, reason: string): Promise<boolean> {
+async function releaseOne(queue: Queue, id: string, token: string, reason: string, keepFailed: KeepJobs): Promise<boolean> {
   const job = await queue.getJob(id);
   if (!job || (await job.getState()) !== 'active') return false;
   const { logs } = await queue.getJobLogs(id);
@@ -29,6 +29,8 @@ async function releaseOne(queue: Queue, id: string, token: string, reason: strin
   const lost = logs.filter((line) => line.includes(STALLED_MARK)).length + 1;
   const startedAt = job.processedOn;
   if (lost > MAX_LOST) {
+    // Retention is the Worker's option, and this is no Worker: the job names it, as a Worker's failure would apply it.
+    job.opts.removeOnFail ??= keepFailed;
     await job.moveToFailed(new UnrecoverableError(`job lost its worker ${lost} times (${reason})`), token, false);
   } else {
     await job.moveToWait(token);

@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { StoreUnavailableError } from '../lib/errors.js';
-import { newJobId, type EnqueueInput, type EnqueueResult, type IdempotencyRecord, type JobView } from '../lib/store/index.js';
+import type { EnqueueInput, EnqueueResult, IdempotencyRecord, JobView } from '../lib/store/index.js';
 import { presentedKey, type Caller } from './auth.js';
 import type { ApiContext } from './context.js';
 import { ApiError } from './errors.js';
+import type { IdentifiedInput } from './routes/access.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
@@ -30,9 +31,9 @@ export function idempotencyKey(req: IncomingMessage, caller: Caller): string | u
   return `${tenant}:${key}`;
 }
 
-export async function enqueueOnce(ctx: ApiContext, input: EnqueueInput, key: string | undefined): Promise<Enqueued> {
-  if (key === undefined) return { kind: 'created', result: await add(ctx, { ...input, jobId: newJobId() }) };
-  const mine: IdempotencyRecord = { queue: input.queue, id: newJobId(), fingerprint: fingerprintOf(input) };
+export async function enqueueOnce(ctx: ApiContext, input: IdentifiedInput, key: string | undefined): Promise<Enqueued> {
+  if (key === undefined) return { kind: 'created', result: await add(ctx, input) };
+  const mine: IdempotencyRecord = { queue: input.queue, id: input.jobId, fingerprint: fingerprintOf(input) };
   const found = await ctx.call(ctx.store.reserveIdempotencyKey(key, mine, IDEMPOTENCY_TTL_MS));
   const record = found ?? mine;
   if (record.fingerprint !== mine.fingerprint) {
@@ -43,13 +44,13 @@ export async function enqueueOnce(ctx: ApiContext, input: EnqueueInput, key: str
     if (job) return { kind: 'existing', result: { id: job.id, state: job.state, job, created: false } };
     if (found.created) return { kind: 'gone', queue: found.queue, id: found.id };
   }
-  const result = await add(ctx, { ...input, jobId: record.id });
+  const result = await add(ctx, found ? { ...input, jobId: found.id } : input);
   await ctx.call(ctx.store.markIdempotencyCreated(key, record)).catch(() => {}); // without it a retry still finds the job by id
   return { kind: 'created', result };
 }
 
 /** The add, with a 503 that names the id and whether the job may exist (a retry with the key is safe either way). */
-function add(ctx: ApiContext, input: EnqueueInput & { jobId: string }): Promise<EnqueueResult> {
+function add(ctx: ApiContext, input: IdentifiedInput): Promise<EnqueueResult> {
   return namingIds(ctx.call(ctx.store.enqueue(input)), { id: input.jobId, queue: input.queue });
 }
 
@@ -79,10 +80,10 @@ function digest(text: string): string {
  * reused for another request refused before anything is added, and the jobs
  * not yet created added in one `enqueueBulk` under their reserved ids.
  */
-export async function enqueueBulkOnce(ctx: ApiContext, inputs: EnqueueInput[], key: string | undefined): Promise<Enqueued[]> {
-  if (key === undefined) return (await addBulk(ctx, inputs.map((input) => ({ ...input, jobId: newJobId() })))).map((result) => ({ kind: 'created', result }));
+export async function enqueueBulkOnce(ctx: ApiContext, inputs: IdentifiedInput[], key: string | undefined): Promise<Enqueued[]> {
+  if (key === undefined) return (await addBulk(ctx, inputs)).map((result) => ({ kind: 'created', result }));
   const keys = inputs.map((_, i) => `${key}:${i}`);
-  const mine = inputs.map((input): IdempotencyRecord => ({ queue: input.queue, id: newJobId(), fingerprint: fingerprintOf(input) }));
+  const mine = inputs.map((input): IdempotencyRecord => ({ queue: input.queue, id: input.jobId, fingerprint: fingerprintOf(input) }));
   const found = await ctx.call(Promise.all(keys.map((k, i) => ctx.store.reserveIdempotencyKey(k, mine[i]!, IDEMPOTENCY_TTL_MS))));
   const reused = found.findIndex((record, i) => record !== undefined && record.fingerprint !== mine[i]!.fingerprint);
   if (reused >= 0) throw new ApiError(422, 'idempotency_key_reused', `jobs.${reused}: this Idempotency-Key was sent with another request in the last 24 h`);
@@ -92,14 +93,14 @@ export async function enqueueBulkOnce(ctx: ApiContext, inputs: EnqueueInput[], k
     if (job) return { kind: 'existing', result: { id: job.id, state: job.state, job, created: false } };
     return record?.created ? { kind: 'gone', queue: record.queue, id: record.id } : undefined;
   });
-  const toAdd = inputs.flatMap((input, i) => (answers[i] ? [] : [{ index: i, input: { ...input, jobId: (found[i] ?? mine[i]!).id } }]));
+  const toAdd = inputs.flatMap((input, i) => (answers[i] ? [] : [{ index: i, input: found[i] ? { ...input, jobId: found[i]!.id } : input }]));
   const added = await addBulk(ctx, toAdd.map(({ input }) => input));
   for (const [n, { index }] of toAdd.entries()) answers[index] = { kind: 'created', result: added[n]! };
   await Promise.all(toAdd.map(({ index }) => ctx.call(ctx.store.markIdempotencyCreated(keys[index]!, found[index] ?? mine[index]!)).catch(() => {})));
   return answers as Enqueued[];
 }
 
-async function addBulk(ctx: ApiContext, inputs: (EnqueueInput & { jobId: string })[]): Promise<EnqueueResult[]> {
+async function addBulk(ctx: ApiContext, inputs: IdentifiedInput[]): Promise<EnqueueResult[]> {
   if (inputs.length === 0) return [];
   return namingIds(ctx.call(ctx.store.enqueueBulk(inputs)), { ids: inputs.map((input) => input.jobId) });
 }

@@ -1,7 +1,7 @@
 // What the jobs routes share: which queue a name means, who may change it, and
 // the tenant a request is confined to (README, Tenants).
 import type { Response } from 'express';
-import type { EnqueueInput } from '../../lib/store/index.js';
+import { newJobId, type EnqueueInput } from '../../lib/store/index.js';
 import type { Caller, Role } from '../auth.js';
 import { isQueueName, QUEUES, type QueueName } from '../../queues/index.js';
 import { ApiError, unknownQueue } from '../errors.js';
@@ -35,12 +35,15 @@ export function queueAccess(queues: readonly QueueName[]) {
   return { knownQueue, changeable };
 }
 
+/** An input whose job id is chosen: the id it is added under, unless an Idempotency-Key's first request chose another. */
+export type IdentifiedInput = EnqueueInput & { jobId: string };
+
 /**
  * The job belongs to the key's tenant, never to one the body names; an admin's to the default tenant.
  * Assigned field by field, not spread: a bulk makes a thousand of these per request.
  */
-export function toInput(body: EnqueueBody, tenant: string): EnqueueInput {
-  const input: EnqueueInput = { queue: body.queue, tenant, data: body.data };
+export function toInput(body: EnqueueBody, tenant: string): IdentifiedInput {
+  const input: IdentifiedInput = { queue: body.queue, tenant, data: body.data, jobId: newJobId() };
   if (body.name !== undefined) input.name = body.name;
   if (body.priority !== undefined) input.priority = body.priority;
   if (body.delay !== undefined) input.delayMs = body.delay;

@@ -10,7 +10,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import { traceEnqueue } from '../../lib/tracing.js';
-import { DEFAULT_PRIORITY, type EnqueueInput } from '../../lib/store/index.js';
+import { DEFAULT_PRIORITY } from '../../lib/store/index.js';
 import { validateWith } from '../../queues/validate.js';
 import { QUEUES } from '../../queues/index.js';
 import type { Caller } from '../auth.js';
@@ -22,7 +22,7 @@ import { enqueueBulkOnce, enqueueOnce, idempotencyKey, type Enqueued } from '../
 import { apiJob } from '../job-shape.js';
 import { enqueueBody } from '../schemas.js';
 import { parse } from '../validate.js';
-import { callerOfResponse, queueAccess, statusUrl, toInput } from './access.js';
+import { callerOfResponse, queueAccess, statusUrl, toInput, type IdentifiedInput } from './access.js';
 
 const invalidField = (field: string, message: string) =>
   new ApiError(400, 'invalid_request', `invalid body: ${field}: ${message}`, { issues: [{ field, message }] });
@@ -54,7 +54,7 @@ export function enqueueHandlers(ctx: ApiContext): EnqueueHandlers {
   const counted = new Map(ctx.queues.map((queue) => [queue as string, ctx.metrics.enqueued.labels({ queue })]));
 
   /** The job's queue and data checked, as an input of the key's tenant; `at` names the job in a bulk. */
-  const checked = (job: z.infer<typeof enqueueBody>, caller: Caller, at: string): EnqueueInput => {
+  const checked = (job: z.infer<typeof enqueueBody>, caller: Caller, at: string): IdentifiedInput => {
     const queue = changeable(job.queue, caller.role === 'admin');
     // The worker checks the same schema again; here a bad payload never reaches a queue.
     const data = validateWith(QUEUES[queue].schema, job.data, `${at}data`);
@@ -65,7 +65,8 @@ export function enqueueHandlers(ctx: ApiContext): EnqueueHandlers {
   const single: EnqueueHandler = async (req, res, caller, body) => {
     const input = checked(parse(enqueueBody, body, 'body'), caller, '');
     const enqueued = await traceEnqueue(input.queue, { 'jobvisor.tenant': input.tenant! }, async (traceContext) => {
-      const once = await enqueueOnce(ctx, { ...input, ...(traceContext ? { traceContext } : {}) }, idempotencyKey(req, caller));
+      if (traceContext) input.traceContext = traceContext; // the input is this request's own: set, not copied
+      const once = await enqueueOnce(ctx, input, idempotencyKey(req, caller));
       return { once, id: once.kind === 'gone' ? once.id : once.result.id };
     });
     const { once } = enqueued;
@@ -85,7 +86,8 @@ export function enqueueHandlers(ctx: ApiContext): EnqueueHandlers {
     limit.take(caller, req, res, inputs.length);
     const queues = [...new Set(inputs.map((input) => input.queue))].join(',');
     const enqueued = await traceEnqueue(queues, { 'jobvisor.tenant': inputs[0]!.tenant!, 'jobvisor.bulk': inputs.length }, async (traceContext) => {
-      const all = await enqueueBulkOnce(ctx, traceContext ? inputs.map((input) => ({ ...input, traceContext })) : inputs, idempotencyKey(req, caller));
+      if (traceContext) for (const input of inputs) input.traceContext = traceContext;
+      const all = await enqueueBulkOnce(ctx, inputs, idempotencyKey(req, caller));
       return { all, id: answerOf(all[0]!, inputs[0]!.queue).id };
     });
     for (const [i, one] of enqueued.all.entries()) if (isNew(one)) counted.get(inputs[i]!.queue)?.inc();

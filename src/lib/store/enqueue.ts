@@ -28,23 +28,32 @@ export async function enqueue(ctx: StoreContext, input: EnqueueInput): Promise<E
 
 export async function enqueueBulk(ctx: StoreContext, inputs: EnqueueInput[]): Promise<EnqueueResult[]> {
   ctx.assertSendable();
+  const groups = groupBy(inputs, (input) => input.queue);
+  if (groups.size === 1) return addGroup(ctx, inputs[0]!.queue, inputs); // the common bulk: in input order already
   const results = new Map<EnqueueInput, EnqueueResult>();
-  for (const [queue, group] of groupBy(inputs, (input) => input.queue)) {
-    const ids = group.map((input) => input.jobId ?? newJobId());
-    const now = Date.now();
-    const [jobs] = await Promise.all([
-      ctx.queue(queue).addBulk(group.map((input, i) => {
-        const opts = jobOptions(ctx.defaults, input, ids[i]!);
-        opts.timestamp = now; // assigned, not spread: a thousand of these per bulk
-        return { name: input.name ?? 'default', data: input.data, opts };
-      })),
-      ctx.indexCreated(queue, ids.map((id, i) => ({ id, createdAt: now, tenant: tenantOf(group[i]!) }))),
-      ctx.indexAll(group.map((input, i) => allEntry(input, ids[i]!, now))),
-    ]);
-    const added = await Promise.all(jobs.map((job, i) => afterAdd(ctx, group[i]!, job, ids[i]!)));
+  for (const [queue, group] of groups) {
+    const added = await addGroup(ctx, queue, group);
     for (const [i, result] of added.entries()) results.set(group[i]!, result);
   }
   return inputs.map((input) => results.get(input)!);
+}
+
+/** One queue's jobs in one addBulk, beside their index writes. */
+async function addGroup(ctx: StoreContext, queue: string, group: EnqueueInput[]): Promise<EnqueueResult[]> {
+  const ids = group.map((input) => input.jobId ?? newJobId());
+  const now = Date.now();
+  const [jobs] = await Promise.all([
+    ctx.queue(queue).addBulk(group.map((input, i) => {
+      const opts = jobOptions(ctx.defaults, input, ids[i]!);
+      opts.timestamp = now; // assigned, not spread: a thousand of these per bulk
+      return { name: input.name ?? 'default', data: input.data, opts };
+    })),
+    ctx.indexCreated(queue, ids.map((id, i) => ({ id, createdAt: now, tenant: tenantOf(group[i]!) }))),
+    ctx.indexAll(group.map((input, i) => allEntry(input, ids[i]!, now))),
+  ]);
+  const added = jobs.map((job, i) => afterAdd(ctx, group[i]!, job, ids[i]!));
+  // A bulk of plain jobs has no promise among these: no round through Promise.all for each.
+  return added.some((result) => result instanceof Promise) ? Promise.all(added) : (added as EnqueueResult[]);
 }
 
 export async function enqueueFlow(ctx: StoreContext, flow: FlowInput): Promise<FlowResult> {
@@ -100,16 +109,28 @@ function afterAdd(ctx: StoreContext, input: EnqueueInput, job: Job, jobId: strin
   })();
 }
 
-/** The view of a new job is built on first read: the api's 202 needs only the id and state. */
-function createdResult(ctx: StoreContext, queue: string, job: Job, id: string, state: 'waiting' | 'delayed'): EnqueueResult {
-  let view: JobView | undefined;
-  return {
-    id, state, created: true,
-    get job() {
-      return (view ??= viewOf(ctx, queue, job, state));
-    },
-  };
+/** The view of a new job is built on first read: the api's 202 needs only the id and state. A class, so no closure per job. */
+class CreatedResult implements EnqueueResult {
+  readonly created = true;
+  // Private by the language: nothing but id, state and created is enumerable, as in any other result.
+  readonly #ctx: StoreContext;
+  readonly #queue: string;
+  readonly #bullJob: Job;
+  #view: JobView | undefined = undefined;
+
+  constructor(ctx: StoreContext, queue: string, job: Job, readonly id: string, readonly state: 'waiting' | 'delayed') {
+    this.#ctx = ctx;
+    this.#queue = queue;
+    this.#bullJob = job;
+  }
+
+  get job(): JobView {
+    return (this.#view ??= viewOf(this.#ctx, this.#queue, this.#bullJob, this.state));
+  }
 }
+
+const createdResult = (ctx: StoreContext, queue: string, job: Job, id: string, state: 'waiting' | 'delayed'): EnqueueResult =>
+  new CreatedResult(ctx, queue, job, id, state);
 
 /** In first-seen order of the keys, each group in input order. */
 function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {

@@ -150,4 +150,25 @@ describe('completion webhooks as an outbox [redis]', function () {
       await consumer.close();
     }
   });
+
+  it('delivers the failure of a job the supervisor fails for good, its worker lost once too often', async () => {
+    startWebhooks();
+    const { job } = await store.enqueue({ queue: 'document', data: { steps: 1 }, callbackUrl: `${base}/lost` });
+    // Each time, a worker takes the job and is gone before it ends; the supervisor releases what it held.
+    // (A job an earlier test left waiting just completes.)
+    for (let round = 0; ; round++) {
+      const consumer = store.consume('document', (active, { signal }) => new Promise((resolve) => {
+        if (active.id !== job.id) resolve({ kind: 'completed', result: null });
+        signal.addEventListener('abort', () => resolve({ kind: 'retry', error: new Error('gone') }));
+      }), { concurrency: 1 });
+      const held = await waitFor(() => consumer.held().find((h) => h.id === job.id), { message: `the job held (${round})` });
+      await consumer.close();
+      expect(await store.releaseJobs('document', [held], 'was killed')).to.deep.equal([job.id]);
+      if ((await store.get('document', job.id))?.state === 'failed') break;
+      expect(round, 'released more often than MAX_LOST + 1').to.be.below(2);
+    }
+    const delivered = await waitFor(() => posted().find((p) => p.path === '/lost'), { timeoutMs: 30_000, message: 'the failure POSTed' });
+    expect(JSON.parse(delivered.body)).to.deep.include({ id: job.id, queue: 'document', state: 'failed', error: 'job lost its worker 3 times (was killed)' });
+    expect(await deliveriesOf(job.id), 'one delivery').to.have.length(1);
+  });
 });

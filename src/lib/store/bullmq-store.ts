@@ -5,7 +5,7 @@ import { countJobs, countReady, pingBackend, waitingByPriority } from './admin.j
 import { cancelJob } from './cancel.js';
 import type { Engine } from './connection.js';
 import { BullConsumer } from './consumer.js';
-import { addTimelineEntry, CALLBACK_QUEUE, enqueueCallback } from './callbacks.js';
+import { addTimelineEntry, CALLBACK_QUEUE, enqueueCallback, type CallbackPayload } from './callbacks.js';
 import { enqueue, enqueueBulk, enqueueFlow } from './enqueue.js';
 import { EventHub } from './events.js';
 import { templateOptions, workerRetention, type JobDefaults } from './job-options.js';
@@ -160,7 +160,10 @@ export class BullStore implements Store {
   }
 
   releaseJobs(queue: string, held: HeldJob[], reason: string): Promise<string[]> {
-    return releaseJobs(this.bull.queue(queue), held, reason, workerRetention(this.defaults).removeOnFail);
+    return releaseJobs(this.bull.queue(queue), held, reason, {
+      keepFailed: workerRetention(this.defaults).removeOnFail,
+      deliverCallback: this.deliverCallback,
+    });
   }
 
   reserveIdempotencyKey(key: string, record: IdempotencyRecord, ttlMs: number): Promise<IdempotencyRecord | undefined> {
@@ -171,6 +174,10 @@ export class BullStore implements Store {
     return this.engine.side.idempotency.markCreated(key, record);
   }
 
+  /** A webhook's delivery, as the consumer and the supervisor's release enqueue it. */
+  private readonly deliverCallback = (url: string, payload: CallbackPayload, startedAt: number | undefined): Promise<void> =>
+    enqueueCallback(this.bull.queue(CALLBACK_QUEUE), this.defaults, url, payload, startedAt);
+
   consume(queue: string, processor: JobProcessor, options: ConsumeOptions, events: ConsumerEvents = {}): Consumer {
     return new BullConsumer(this.engine, queue, this.bull.queue(queue), processor, options, events, {
       lockMs: this.defaults.lockMs,
@@ -179,7 +186,7 @@ export class BullStore implements Store {
       defaultTimeoutMs: this.defaults.timeoutMs,
       retention: workerRetention(this.defaults),
       keepCancelled: this.defaults.keepFailed,
-      deliverCallback: (url, payload, startedAt) => enqueueCallback(this.bull.queue(CALLBACK_QUEUE), this.defaults, url, payload, startedAt),
+      deliverCallback: this.deliverCallback,
     });
   }
 

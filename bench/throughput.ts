@@ -12,6 +12,7 @@ import { Queue, Worker, createPostgresBackend } from 'bullmq';
 import { pino } from 'pino';
 import { loadConfig } from '../src/lib/config.js';
 import { openStore, type Store, type StoreConfig } from '../src/lib/store/index.js';
+import { workerRetention } from '../src/lib/store/job-options.js';
 import { startRuntime } from '../src/workers/runtime.js';
 import { DATABASE_URL, REDIS_URL, dropPgSchema, dropRedisPrefix, uniqueName } from '../test/helpers/services.js';
 
@@ -76,7 +77,8 @@ async function enqueueThroughStore(store: Store, name: string, jobs: number): Pr
 /**
  * A bare BullMQ Worker whose processor returns at once. `via` says who enqueued:
  * plain Queue.addBulk with BullMQ's defaults, or jobvisor's store (priority,
- * retention, attempts), so that the worker side alone can be compared.
+ * attempts; with jobvisor's retention on the Worker, where the runtime sets it),
+ * so that the worker side alone can be compared.
  */
 async function bareRound(backend: Backend, prefix: string, jobs: number, via?: Store): Promise<Timed> {
   const name = uniqueName('bare');
@@ -87,7 +89,7 @@ async function bareRound(backend: Backend, prefix: string, jobs: number, via?: S
     await queue.addBulk(Array.from({ length: Math.min(500, jobs - i) }, (_, k) => ({ name: 'noop', data: { i: i + k } })));
   }
   let completed = 0;
-  const worker = new (Worker as unknown as Ctor<Worker>)(name, async () => null, { ...opts, concurrency, autorun: false }, factory);
+  const worker = new (Worker as unknown as Ctor<Worker>)(name, async () => null, { ...opts, concurrency, autorun: false, ...(via ? workerRetention(JOBS) : {}) }, factory);
   worker.on('completed', () => completed++);
   void worker.run();
   const timed = await timeUntil(() => completed >= jobs);

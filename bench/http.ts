@@ -8,14 +8,19 @@
 // each cell is the median round, and "vs express" the median of the rounds' ratios.
 // --paths picks some of steady,flat,bulk: `--paths steady --rounds 9` measures the
 // tail at a steady rate alone, on a Redis that the other paths have not filled.
+// Each row also gives CPU µs per job: the server process's (from /proc; for the
+// in-process addBulk rows, this process's) and Redis's (INFO cpu), steadier than
+// rates on a machine whose speed drifts, and what bounds a bulk on two cores.
 //
 //   npm run build && node --import tsx bench/http.ts [--seconds 10] [--rounds 1] [--paths steady,flat,bulk] [--connections 50] [--rate 1000] [--bulk 500] [--before <dist>]
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../src/lib/config.js';
 import { jobOptions } from '../src/lib/store/job-options.js';
 import { newJobId } from '../src/lib/store/index.js';
@@ -42,8 +47,23 @@ const DATA = { content: 'hello world' };
 const KEY = 'bench-key';
 const JOB_DEFAULTS = loadConfig({}).jobs;
 
-interface Server { name: string; port: number; stop(): Promise<void> }
-interface Row { path: string; server: string; perSecond: number; jobsPerSecond: number; p50: number; p99: number; errors: number }
+interface Server { name: string; port: number; pid: number; stop(): Promise<void> }
+interface Row { path: string; server: string; perSecond: number; jobsPerSecond: number; p50: number; p99: number; errors: number; cpuPerJob: number; redisPerJob: number }
+
+const redis = new Redis(REDIS_URL);
+
+/** Seconds of CPU Redis has used (user + system), from INFO cpu. */
+async function redisCpu(): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(info.match(new RegExp(`${name}:([0-9.]+)`))?.[1] ?? NaN);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
+
+/** Seconds of CPU a process has used (user + system), from /proc. */
+function processCpu(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ, 100 on Linux)
+}
 
 async function start(name: string, script: string, args: string[], env: NodeJS.ProcessEnv): Promise<Server> {
   const child = fork(script, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: [] });
@@ -51,7 +71,7 @@ async function start(name: string, script: string, args: string[], env: NodeJS.P
     child.on('message', (m: { type?: string; port?: number }) => m.type === 'api-listening' && resolve(m.port!));
     child.once('exit', (code) => reject(new Error(`${name} exited ${code}`)));
   });
-  return { name, port, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
+  return { name, port, pid: child.pid!, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
 }
 
 function servers(prefix: string): Promise<Server>[] {
@@ -70,6 +90,7 @@ function servers(prefix: string): Promise<Server>[] {
 async function load(server: Server, route: 'single' | 'bulk', mode: { connections: number; overallRate?: number; seconds?: number }): Promise<Row> {
   const jobs = route === 'bulk' ? BULK : 1;
   const single = { queue: QUEUE, data: DATA };
+  const [cpuBefore, redisBefore] = [processCpu(server.pid), await redisCpu()];
   const result = await autocannon({
     url: `http://127.0.0.1:${server.port}/api/jobs${route === 'bulk' ? '/bulk' : ''}`,
     method: 'POST',
@@ -81,7 +102,9 @@ async function load(server: Server, route: 'single' | 'bulk', mode: { connection
   });
   const perSecond = Math.round(result.requests.average);
   const path = route === 'bulk' ? `POST /api/jobs/bulk (${BULK} jobs), flat out` : `POST /api/jobs, ${mode.overallRate ? `steady ${mode.overallRate}/s` : 'flat out'}`;
-  return { path, server: server.name, perSecond, jobsPerSecond: perSecond * jobs, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  const total = result.requests.total * jobs;
+  const [cpuPerJob, redisPerJob] = [(processCpu(server.pid) - cpuBefore) * 1e6 / total, ((await redisCpu()) - redisBefore) * 1e6 / total];
+  return { path, server: server.name, perSecond, jobsPerSecond: perSecond * jobs, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, cpuPerJob, redisPerJob };
 }
 
 /**
@@ -93,6 +116,7 @@ async function addBulkInProcess(prefix: string, connections: number, withOptions
   let batches = 0;
   const deadline = Date.now() + SECONDS * 1000;
   const started = Date.now();
+  const [cpuBefore, redisBefore] = [process.cpuUsage(), await redisCpu()];
   await Promise.all(Array.from({ length: connections }, async () => {
     while (Date.now() < deadline) {
       await queue.addBulk(Array.from({ length: BULK }, () => ({
@@ -101,17 +125,19 @@ async function addBulkInProcess(prefix: string, connections: number, withOptions
       batches++;
     }
   }));
-  await queue.close();
   const perSecond = batches / ((Date.now() - started) / 1000);
-  return { path: `Queue.addBulk (${BULK} jobs) in process${withOptions ? ", jobvisor's job options" : ''}`, server: 'this process', perSecond: Math.round(perSecond), jobsPerSecond: Math.round(perSecond * BULK), p50: NaN, p99: NaN, errors: 0 };
+  const { user, system } = process.cpuUsage(cpuBefore);
+  const redisPerJob = ((await redisCpu()) - redisBefore) * 1e6 / (batches * BULK);
+  await queue.close();
+  return { path: `Queue.addBulk (${BULK} jobs) in process${withOptions ? ", jobvisor's job options" : ''}`, server: 'this process', perSecond: Math.round(perSecond), jobsPerSecond: Math.round(perSecond * BULK), p50: NaN, p99: NaN, errors: 0, cpuPerJob: (user + system) / (batches * BULK), redisPerJob };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** One row per path and server: the median of its rounds, and the median of its ratios to express's row in the same round. */
 function print(rounds: Row[][]): void {
-  console.log('| path | server | requests/s | jobs/s | p50 ms | p99 ms | errors | vs express |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| path | server | requests/s | jobs/s | p50 ms | p99 ms | errors | vs express | CPU µs/job: server / Redis |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const first of rounds[0]!) {
     const same = rounds.map((rows) => rows.find((r) => r.path === first.path && r.server === first.server)!);
     const ratios = rounds.flatMap((rows, i) => {
@@ -120,7 +146,8 @@ function print(rounds: Row[][]): void {
     });
     const cell = (pick: (row: Row) => number) => median(same.map(pick));
     const ratio = ratios.length > 0 ? median(ratios).toFixed(2) : '';
-    console.log(`| ${first.path} | ${first.server} | ${cell((r) => r.perSecond)} | ${cell((r) => r.jobsPerSecond)} | ${cell((r) => r.p50)} | ${cell((r) => r.p99)} | ${same.reduce((n, r) => n + r.errors, 0)} | ${ratio} |`);
+    const cpu = `${cell((r) => r.cpuPerJob).toFixed(1)} / ${cell((r) => r.redisPerJob).toFixed(1)}`;
+    console.log(`| ${first.path} | ${first.server} | ${cell((r) => r.perSecond)} | ${cell((r) => r.jobsPerSecond)} | ${cell((r) => r.p50)} | ${cell((r) => r.p99)} | ${same.reduce((n, r) => n + r.errors, 0)} | ${ratio} | ${cpu} |`);
   }
   const bulkVsAddBulk = rounds.map((rows) => {
     const bulk = rows.find((r) => r.path.startsWith('POST /api/jobs/bulk') && r.server.startsWith('jobvisor api ('));
@@ -165,6 +192,7 @@ async function main(): Promise<void> {
     await Promise.all(started.map((server) => server.stop()));
     await dropRedisPrefix(prefix);
     await dropRedisPrefix(`${prefix}bare`);
+    redis.disconnect();
   }
   print(rounds);
   console.log(`load after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);

@@ -5,21 +5,21 @@
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import { deliveryId } from '../../src/lib/store/callbacks.js';
-import { openStore, type JobOutcome, type Store } from '../../src/lib/store/index.js';
-import { TEST_JOBS } from '../conformance/describe-store.js';
+import type { JobOutcome, Store } from '../../src/lib/store/index.js';
 import { exited, fixture, forkWorker } from '../helpers/fork.js';
-import { startReceiver, type Received, type Receiver } from '../helpers/receiver.js';
-import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../helpers/services.js';
+import type { Received, Receiver } from '../helpers/receiver.js';
+import { useWebhookRig } from '../helpers/webhook-rig.js';
 import { latch, waitFor } from '../helpers/wait.js';
 
 describe('completion webhooks as an outbox [redis]', function () {
   this.timeout(90_000);
-  const prefix = uniqueName('jvoutbox');
-  const env = { REDIS_URL, JOBVISOR_PREFIX: prefix, JOB_DEFAULT_BACKOFF_MS: '100' };
   let store: Store;
   let receiver: Receiver | undefined;
   let base: string;
-  const workers: ChildProcess[] = [];
+  const { env, workers } = useWebhookRig('jvoutbox', (rig) => {
+    ({ store, receiver } = rig);
+    base = rig.receiver.base;
+  });
   /** The POSTs the receiver took. */
   const posted = (): Received[] => receiver?.delivered ?? [];
   let webhooks: ChildProcess | undefined;
@@ -33,20 +33,6 @@ describe('completion webhooks as an outbox [redis]', function () {
     webhooks ??= forkWorker('webhooks', { ...env, JOBVISOR_WEBHOOK_SECRET: 'outbox-secret', JOBVISOR_URL_ALLOWLIST: '127.0.0.1' });
     if (!workers.includes(webhooks)) workers.push(webhooks);
   };
-
-  before(async function () {
-    await requireService(this, `Redis at ${REDIS_URL}`, () => redisAnswers());
-    store = await openStore({ mode: 'redis', redisUrl: REDIS_URL, prefix, jobs: TEST_JOBS });
-    receiver = await startReceiver();
-    base = receiver.base;
-  });
-  after(async () => {
-    for (const worker of workers) worker.kill('SIGKILL');
-    await Promise.all(workers.map(exited));
-    await receiver?.close();
-    await store?.close();
-    await dropRedisPrefix(prefix);
-  });
 
   it('delivers exactly once the end of a job whose worker was killed as soon as that end was recorded', async () => {
     const worker = forkWorker('document', env, fixture('progress'));

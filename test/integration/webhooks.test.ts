@@ -3,13 +3,11 @@
 // it to a local receiver (allowlisted past the URL guard), retrying until it answers 2xx;
 // every attempt shows in the job's timeline.
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
-import { openStore, type Store } from '../../src/lib/store/index.js';
+import type { Store } from '../../src/lib/store/index.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/lib/webhook-signature.js';
-import { TEST_JOBS } from '../conformance/describe-store.js';
-import { exited, fixture, forkWorker } from '../helpers/fork.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../helpers/services.js';
+import { fixture, forkWorker } from '../helpers/fork.js';
+import type { Receiver } from '../helpers/receiver.js';
+import { useWebhookRig } from '../helpers/webhook-rig.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'test-webhook-secret';
@@ -18,31 +16,18 @@ interface Delivery { path: string; body: string; verified: boolean }
 
 describe('completion webhooks [redis]', function () {
   this.timeout(60_000);
-  const prefix = uniqueName('jvhook');
   let store: Store;
   let receiver: Receiver | undefined;
   let base: string;
-  const workers: ChildProcess[] = [];
+  useWebhookRig('jvhook', (rig) => {
+    ({ store, receiver } = rig);
+    base = rig.receiver.base;
+    rig.workers.push(forkWorker('document', rig.env, fixture('progress')));
+    rig.workers.push(forkWorker('webhooks', { ...rig.env, JOBVISOR_WEBHOOK_SECRET: SECRET, JOBVISOR_URL_ALLOWLIST: '127.0.0.1' }));
+  });
   /** What the receiver took, each with whether its signature checks out. */
   const deliveries = (): Delivery[] => (receiver?.delivered ?? []).map(({ path, body, headers }) =>
     ({ path, body, verified: verifySignature(headers[SIGNATURE_HEADER.toLowerCase()] as string, body, SECRET) }));
-
-  before(async function () {
-    await requireService(this, `Redis at ${REDIS_URL}`, () => redisAnswers());
-    store = await openStore({ mode: 'redis', redisUrl: REDIS_URL, prefix, jobs: TEST_JOBS });
-    receiver = await startReceiver();
-    base = receiver.base;
-    const env = { REDIS_URL, JOBVISOR_PREFIX: prefix, JOB_DEFAULT_BACKOFF_MS: '100' };
-    workers.push(forkWorker('document', env, fixture('progress')));
-    workers.push(forkWorker('webhooks', { ...env, JOBVISOR_WEBHOOK_SECRET: SECRET, JOBVISOR_URL_ALLOWLIST: '127.0.0.1' }));
-  });
-  after(async () => {
-    for (const worker of workers) worker.kill('SIGKILL');
-    await Promise.all(workers.map(exited));
-    await receiver?.close();
-    await store?.close();
-    await dropRedisPrefix(prefix);
-  });
 
   it('delivers exactly one verified webhook per finished job, the cancelled one included', async () => {
     const done = await store.enqueue({ queue: 'document', data: { steps: 1 }, callbackUrl: `${base}/done` });

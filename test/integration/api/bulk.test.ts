@@ -3,7 +3,7 @@
 // key's tenant, and a rate-limit cost per job.
 import { expect } from 'chai';
 import request from 'supertest';
-import { openApi, postgresBackend, redisBackend, type TestApi } from './harness.js';
+import { openApi, postgresBackend, redisBackend, useApi } from './harness.js';
 
 const video = (n: number) => ({ queue: 'video', data: { source: `in-${n}.mp4` } });
 const doc = (n: number) => ({ queue: 'document', data: { content: `text ${n}` } });
@@ -12,17 +12,8 @@ for (const makeBackend of [redisBackend, postgresBackend]) {
   const backend = makeBackend();
   describe(`HTTP API: bulk enqueue [${backend.name}]`, function () {
     this.timeout(30_000);
-    let api: TestApi;
+    const api = useApi(backend, { API_KEYS: 'acme:key-a, globex:key-g', ADMIN_API_KEYS: 'admin-key', ENQUEUE_RATE_LIMIT: '0', API_BULK_MAX: '50' });
     const asAcme = (req: request.Test) => req.set('X-API-Key', 'key-a');
-
-    before(async function () {
-      await backend.require(this);
-      api = await openApi(backend, { API_KEYS: 'acme:key-a, globex:key-g', ADMIN_API_KEYS: 'admin-key', ENQUEUE_RATE_LIMIT: '0', API_BULK_MAX: '50' });
-    });
-    after(async () => {
-      await api?.store.close();
-      await backend.cleanup();
-    });
 
     it('enqueues every job, answering in request order across queues, each readable at its statusUrl by its tenant only', async () => {
       const jobs = [video(1), doc(2), video(3), doc(4)];

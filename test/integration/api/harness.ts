@@ -54,3 +54,20 @@ export async function openApi(backend: Backend, env: NodeJS.ProcessEnv = {}, ext
   const { app, metrics } = createApp({ store, config: apiConfig(env), logger: silent, ...extra });
   return { store, app, metrics };
 }
+
+/**
+ * A suite's api over `backend`: opened before the suite (or the suite skipped), its store
+ * closed and its data dropped after it. The object's fields are there from the first test on.
+ */
+export function useApi(backend: Backend, env: NodeJS.ProcessEnv = {}): TestApi {
+  const api = {} as TestApi;
+  before(async function () {
+    await backend.require(this);
+    Object.assign(api, await openApi(backend, env));
+  });
+  after(async () => {
+    await api.store?.close();
+    await backend.cleanup();
+  });
+  return api;
+}

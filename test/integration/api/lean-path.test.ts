@@ -7,7 +7,7 @@ import net from 'node:net';
 import http from 'node:http';
 import { expect } from 'chai';
 import request from 'supertest';
-import { openApi, redisBackend, type TestApi } from './harness.js';
+import { redisBackend, useApi } from './harness.js';
 
 const LIMIT = 2048;
 /** Headers both paths set, whose values must agree (X-Request-Id only in shape: it is per request). */
@@ -16,16 +16,7 @@ const COMPARED = ['content-type', 'content-security-policy', 'x-content-type-opt
 describe('HTTP API: the lean enqueue path', function () {
   this.timeout(30_000);
   const backend = redisBackend();
-  let api: TestApi;
-
-  before(async function () {
-    await backend.require(this);
-    api = await openApi(backend, { API_KEYS: 'acme:k1', ADMIN_API_KEYS: 'root', ENQUEUE_RATE_LIMIT: '1000', API_BODY_LIMIT: `${LIMIT}b`, API_MAX_JSON_DEPTH: '8' });
-  });
-  after(async () => {
-    await api?.store.close();
-    await backend.cleanup();
-  });
+  const api = useApi(backend, { API_KEYS: 'acme:k1', ADMIN_API_KEYS: 'root', ENQUEUE_RATE_LIMIT: '1000', API_BODY_LIMIT: `${LIMIT}b`, API_MAX_JSON_DEPTH: '8' });
 
   const deep = (n: number): unknown => (n === 0 ? 1 : { a: deep(n - 1) });
   const job = { queue: 'document', data: { content: 'x' } };

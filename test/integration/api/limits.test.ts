@@ -1,21 +1,12 @@
 // Enqueue rate limit (429), per key, and the configurable body limit (413).
 import { expect } from 'chai';
 import request from 'supertest';
-import { openApi, redisBackend, type TestApi } from './harness.js';
+import { openApi, redisBackend, useApi } from './harness.js';
 
 describe('HTTP API limits', function () {
   this.timeout(30_000);
   const backend = redisBackend();
-  let api: TestApi;
-
-  before(async function () {
-    await backend.require(this);
-    api = await openApi(backend, { API_KEYS: 'k1,k2', ENQUEUE_RATE_LIMIT: '3', API_BODY_LIMIT: '2kb' });
-  });
-  after(async () => {
-    await api?.store.close();
-    await backend.cleanup();
-  });
+  const api = useApi(backend, { API_KEYS: 'k1,k2', ENQUEUE_RATE_LIMIT: '3', API_BODY_LIMIT: '2kb' });
 
   const enqueue = (key: string, body: object = { queue: 'document', data: { content: 'x' } }) =>
     request(api.app).post('/api/jobs').set('X-API-Key', key).send(body);

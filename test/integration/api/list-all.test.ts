@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import type { Consumer } from '../../../src/lib/store/index.js';
 import { waitFor } from '../../helpers/wait.js';
-import { openApi, postgresBackend, redisBackend, type Backend, type TestApi } from './harness.js';
+import { openApi, postgresBackend, redisBackend, useApi, type Backend, type TestApi } from './harness.js';
 
 for (const backend of [redisBackend(), postgresBackend()] as Backend[]) {
   describe(`GET /api/jobs across queues [${backend.name}]`, function () {
@@ -85,16 +85,7 @@ for (const backend of [redisBackend(), postgresBackend()] as Backend[]) {
 describe('the list across queues and the event streams keep tenants apart [redis]', function () {
   this.timeout(30_000);
   const backend = redisBackend();
-  let api: TestApi;
-
-  before(async function () {
-    await backend.require(this);
-    api = await openApi(backend, { API_KEYS: 'acme:key-a,globex:key-b', ADMIN_API_KEYS: 'admin-key' });
-  });
-  after(async () => {
-    await api?.store.close();
-    await backend.cleanup();
-  });
+  const api = useApi(backend, { API_KEYS: 'acme:key-a,globex:key-b', ADMIN_API_KEYS: 'admin-key' });
 
   it("shows a tenant only its own jobs of every queue, an admin every tenant's", async () => {
     const mine = await api.store.enqueue({ queue: 'video', tenant: 'acme', projectId: 'p', data: { url: 'https://example.com/a.mp4' } });

@@ -34,6 +34,17 @@ describe('LockWatch', () => {
     return { worker, watch, start, changes };
   }
 
+  /** BullMQ's renewals of job `id`, one every `everyMs`, until there have been `rounds`. */
+  async function renew(worker: EventEmitter, id: string, everyMs: number, rounds: number): Promise<void> {
+    let renewals = 0;
+    const timer = setInterval(() => { renewals++; worker.emit('locksRenewed', { count: 1, jobIds: [id] }); }, everyMs);
+    try {
+      await waitFor(() => renewals >= rounds, { timeoutMs: 5000, message: `${rounds} renewals` });
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   it('aborts a job whose lock nobody renews after half the lock time, with JobLockLostError', async () => {
     const { start } = setUp(undefined, 1000);
     const startedAt = Date.now();
@@ -46,13 +57,7 @@ describe('LockWatch', () => {
   it('keeps a job whose lock BullMQ renews', async () => {
     const { worker, start } = setUp(undefined, 1000);
     const job = start('a');
-    let renewals = 0;
-    const timer = setInterval(() => { renewals++; worker.emit('locksRenewed', { count: 1, jobIds: ['a'] }); }, LOCK_MS / 8);
-    try {
-      await waitFor(() => renewals >= 24, { timeoutMs: 5000, message: 'three lock times of renewals' });
-    } finally {
-      clearInterval(timer);
-    }
+    await renew(worker, 'a', LOCK_MS / 8, 24); // three lock times
     expect(job.aborted).to.equal(false);
   });
 
@@ -72,13 +77,7 @@ describe('LockWatch', () => {
     while (Date.now() < until) { /* a handler holding the event loop past the limit, not past the lock */ }
     // BullMQ's renewal, due too, answers a round trip later: after the overdue check has run.
     setTimeout(() => worker.emit('locksRenewed', { count: 1, jobIds: ['a'] }), 1);
-    let renewals = 0;
-    const timer = setInterval(() => { renewals++; worker.emit('locksRenewed', { count: 1, jobIds: ['a'] }); }, lockMs / 8);
-    try {
-      await waitFor(() => renewals >= 8, { timeoutMs: 5000, message: 'a lock time of renewals' });
-    } finally {
-      clearInterval(timer);
-    }
+    await renew(worker, 'a', lockMs / 8, 8); // a lock time
     expect(job.aborted).to.equal(false);
   });
 

@@ -3,6 +3,7 @@
 // BullMQ's lock expiry and stalled check (which stays the net for what nobody saw die).
 import type { Logger } from '../lib/logger.js';
 import type { ProcessClaims, Store } from '../lib/store/index.js';
+import { processAlive } from '../lib/process-alive.js';
 
 export interface Releaser {
   store: Pick<Store, 'removeProcess' | 'releaseJobs' | 'claimsOf'>;
@@ -28,13 +29,4 @@ export async function releaseLeftovers(releaser: Releaser, host: string, isAlive
   const left = await releaser.store.claimsOf(host).catch(() => []);
   await Promise.all(left.filter((c) => c.pid !== process.pid && !isAlive(c.pid))
     .map((c) => releaseDead(releaser, c, 'died before this supervisor started')));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { JobLockLostError } from '../../src/lib/errors.js';
-import { outputFolder, outputPath, publishFolder, stagingName, writeLinesAtomically } from '../../src/queues/io/output.js';
+import { spawnSync } from 'node:child_process';
+import { outputFolder, outputPath, publishFolder, stage, stagingName, writeLinesAtomically } from '../../src/queues/io/output.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Lines that wait for `gate` before the last one, so a test decides which attempt ends first. */
@@ -79,5 +80,44 @@ describe('outputs of racing attempts', () => {
     await publishFolder(loser, final, new AbortController().signal);
     expect(fs.readFileSync(path.join(final, 'out.mp4'), 'utf8')).to.equal('winner');
     expect(fs.readdirSync(path.dirname(final))).to.deep.equal(['job-3']);
+  });
+
+  it('publishes nothing from an attempt whose signal fires once its last line is written, nor a folder whose signal fired', async () => {
+    const file = await outputPath('document', 'job-4', '.jsonl');
+    const controller = new AbortController();
+    async function* thenLost(): AsyncGenerator<string> {
+      yield 'only line';
+      controller.abort(new JobLockLostError(1500)); // after the write loop's last check: publishing must look again
+    }
+    const error = await writeLinesAtomically(file, thenLost(), controller.signal).then(() => undefined, (thrown: unknown) => thrown);
+    expect(error).to.be.instanceOf(JobLockLostError);
+    expect(fs.existsSync(file)).to.equal(false);
+    expect(leftovers()).to.deep.equal([]);
+
+    const final = outputFolder('video', 'job-5');
+    fs.mkdirSync(path.dirname(final), { recursive: true });
+    const staged = stagingName(final);
+    fs.mkdirSync(staged);
+    const refused = await publishFolder(staged, final, AbortSignal.abort(new JobLockLostError(1500))).then(() => undefined, (thrown: unknown) => thrown);
+    expect(refused).to.be.instanceOf(JobLockLostError);
+    expect(fs.readdirSync(path.dirname(final))).to.deep.equal([]);
+  });
+
+  it("removes what an attempt of a dead process staged for the job, and leaves a live attempt's and another job's", async () => {
+    const file = await outputPath('document', 'job-6', '.jsonl');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid; // exited by now
+    const name = (of: string, pid: number, hex: string) => path.join(dir, 'document', `${of}.${pid}-${hex}.partial`);
+    fs.writeFileSync(name('job-6.jsonl', dead, 'deadbeef'), 'half');
+    fs.writeFileSync(name('job-6.jsonl', process.pid, 'cafebabe'), 'running');
+    fs.writeFileSync(name('job-60.jsonl', dead, 'deadbeef'), 'another job');
+    expect(await writeLinesAtomically(file, ['done'], new AbortController().signal)).to.equal(1);
+    expect(leftovers().sort()).to.deep.equal([`job-6.jsonl.${process.pid}-cafebabe.partial`, `job-60.jsonl.${dead}-deadbeef.partial`]);
+
+    const folder = outputFolder('video', 'job-7');
+    fs.mkdirSync(`${folder}.${dead}-deadbeef.partial`, { recursive: true });
+    fs.writeFileSync(`${folder}.${dead}-deadbeef.partial/480p.mp4`, 'half');
+    const staged = await stage(folder);
+    expect(staged.startsWith(`${folder}.${process.pid}-`)).to.equal(true);
+    expect(fs.readdirSync(path.dirname(folder))).to.deep.equal([]);
   });
 });

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
+import { processAlive } from '../process-alive.js';
 
 export interface EmbeddedServer {
   connectionString: string;
@@ -83,15 +84,6 @@ async function answers(connectionString: string): Promise<boolean> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Take the start lock, or learn who holds it. A lock left by a dead process is taken over. */
 /** Lock directories this process took (and has not released). */
 const takenHere = new Set<string>();
@@ -113,7 +105,7 @@ async function takeLock(lockDir: string): Promise<boolean> {
     // Our own pid in a lock this process never took is a leftover of an earlier life (a container
     // restarts with the same pid); one it did take is a start under way, or a server it owns.
     const earlierLife = holder === process.pid && !takenHere.has(lockDir);
-    if (holder > 0 && !earlierLife && alive(holder)) return false;
+    if (holder > 0 && !earlierLife && processAlive(holder)) return false;
     if (holder === 0) {
       // The holder may be between mkdir and writing its pid: give it a moment.
       const stat = await fs.stat(lockDir).catch(() => undefined);

@@ -12,12 +12,15 @@
 // loser of a race, or one whose worker could not run the fence in time because
 // its event loop was blocked) keeps what is there and removes its own copy.
 // Every attempt of a job runs the same handler on the same data, so what is
-// published is that job's output whichever attempt wrote it.
+// published is that job's output whichever attempt wrote it. What an attempt
+// left staged when its process died (killed mid-job) is removed by the next
+// attempt of that job on the host.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UnrecoverableError } from '../../lib/errors.js';
 import { loadInputConfig } from '../../lib/config.js';
+import { processAlive } from '../../lib/process-alive.js';
 import { within } from './inputs.js';
 
 /** Letters, digits and `._:-`, not starting with a dot: what our ids and BullMQ's scheduler ids look like. */
@@ -49,13 +52,32 @@ export function stagingName(final: string): string {
   return `${final}.${process.pid}-${randomBytes(4).toString('hex')}.partial`;
 }
 
+const STAGED = /^(.+)\.(\d+)-[0-9a-f]{8}\.partial$/;
+
+/**
+ * This attempt's staging name, once what attempts of dead processes staged
+ * beside `final` is gone: a worker killed mid-job (a crash, a forced recycle)
+ * leaves its file or folder there. A live process's staging, another attempt
+ * still running, is left alone.
+ */
+export async function stage(final: string): Promise<string> {
+  const dir = path.dirname(final);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.map((name) => {
+    const [, of, pid] = STAGED.exec(name) ?? [];
+    if (of !== path.basename(final) || processAlive(Number(pid))) return undefined;
+    return fs.rm(path.join(dir, name), { recursive: true, force: true });
+  }));
+  return stagingName(final);
+}
+
 /**
  * Publishes a staged file under the job's name, unless the attempt lost its
  * job. link(), unlike rename(), never replaces an existing name: an attempt
  * that comes second leaves the first one's file alone. The staged name goes
  * either way.
  */
-export async function publishFile(staged: string, final: string, signal: AbortSignal): Promise<void> {
+async function publishFile(staged: string, final: string, signal: AbortSignal): Promise<void> {
   try {
     signal.throwIfAborted();
     await fs.link(staged, final).catch((error: NodeJS.ErrnoException) => {
@@ -97,7 +119,7 @@ export function relativeOutput(file: string): string {
  * attempt never replaces the winner's; refused (and removed) once it passes `maxBytes`.
  */
 export async function writeLinesAtomically(file: string, lines: AsyncIterable<string> | Iterable<string>, signal: AbortSignal, maxBytes = loadInputConfig().maxOutputBytes): Promise<number> {
-  const partial = stagingName(file);
+  const partial = await stage(file);
   const handle = await fs.open(partial, 'w');
   let count = 0;
   let written = 0;

@@ -2,14 +2,14 @@
 // mp4 at the requested height and take a thumbnail (ffmpeg). The input gate
 // opens the file; ffmpeg reads that descriptor, never a path from the job.
 // Progress comes from ffmpeg's own `-progress` output. Cancel and timeout kill
-// ffmpeg and remove the job's partial output: a half-written mp4 never stays.
+// ffmpeg and remove the attempt's staging folder: a half-written mp4 never stays.
 // Each attempt builds its folder under a staging name and publishes it whole at
 // the end, only while it holds the job (output.ts, publishFolder).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { defineHandler, type HandlerContext } from '../define.js';
 import { openInput } from '../io/inputs.js';
-import { outputFolder, publishFolder, relativeOutput, stagingName } from '../io/output.js';
+import { outputFolder, publishFolder, relativeOutput, stage } from '../io/output.js';
 import { videoSchema, type VideoJob } from './schema.js';
 import { FFMPEG, inputArgs, probe, progressSeconds, run, type MediaInput } from './ffmpeg.js';
 
@@ -45,15 +45,15 @@ export default defineHandler({
   schema: videoSchema,
   async run(data, ctx) {
     const dir = outputFolder('video', ctx.jobId);
-    const staged = stagingName(dir);
     const opened = await openInput(data.source);
     try {
       const input: MediaInput = { fd: opened.fd, name: data.source };
       const source = await probe(input, ctx.signal);
+      await fs.mkdir(path.dirname(dir), { recursive: true });
+      const staged = await stage(dir);
       const name = `${data.height}p.mp4`;
       const video = path.join(staged, name);
       const thumbnail = path.join(staged, 'thumbnail.jpg');
-      await fs.mkdir(path.dirname(dir), { recursive: true });
       await fs.mkdir(staged);
       try {
         await ctx.progress({ current: 0, total: 100, message: `probed: ${source.width}x${source.height}, ${source.durationSec.toFixed(1)}s` });

@@ -8,6 +8,7 @@ import type { HandlerContext } from '../../src/queues/define.js';
 import { startRuntime, type Runtime } from '../../src/workers/runtime.js';
 import { exited, fixture, forkWorker } from '../helpers/fork.js';
 import { uniqueName } from '../helpers/services.js';
+import { loseWorkerUntilFailed } from '../helpers/lost-worker.js';
 import { latch, waitFor } from '../helpers/wait.js';
 
 export interface ModeHarness {
@@ -342,29 +343,16 @@ export function describeStore(mode: string, harness: ModeHarness): void {
 
     it('keeps failed jobs by count, whether a worker failed them or the supervisor failed one that lost its worker too often', async () => {
       const small = await openStore(harness.config({ ...TEST_JOBS, keepFailed: { count: 1, ageSeconds: 3600 } }));
-      const thrown = await small.enqueue({ queue, data: { fails: 1 }, attempts: 1 });
-      const lost = await small.enqueue({ queue, data: { fails: 2 }, attempts: 1 });
-      // The first fails in its worker; the second runs until its worker is gone, each time it is taken.
-      const take = () => small.consume(queue, (job, { signal }) => {
-        if (job.id === thrown.job.id) return Promise.resolve({ kind: 'failed', error: new UnrecoverableError('no') });
-        return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'retry', error: new Error('gone') })));
-      }, { concurrency: 1 });
-      let consumer = take();
       try {
+        const thrown = await small.enqueue({ queue, data: { fails: 1 }, attempts: 1 });
+        work(async () => { throw new UnrecoverableError('no'); }, 1, small);
         await waitFor(async () => (await small.get(queue, thrown.job.id))?.state === 'failed', { message: 'the first job failed by its worker' });
-        // Given back by the supervisor each time a worker that held it is gone, until it has lost its worker once too often.
-        for (let round = 0; ; round++) {
-          const held = await waitFor(() => consumer.held().find((h) => h.id === lost.job.id), { message: `the job held (${round})` });
-          await consumer.close();
-          expect(await small.releaseJobs(queue, [held], 'was killed')).to.deep.equal([lost.job.id]);
-          if ((await small.get(queue, lost.job.id))?.state === 'failed') break;
-          expect(round, 'released more often than MAX_LOST + 1').to.be.below(2);
-          consumer = take();
-        }
+        await Promise.all(runtimes.splice(0).map((r) => r.close()));
+        const lost = await small.enqueue({ queue, data: { fails: 2 }, attempts: 1 });
+        await loseWorkerUntilFailed(small, queue, lost.job.id);
         expect((await small.counts(queue)).failed, 'one failed job kept').to.equal(1);
         expect(await small.get(queue, thrown.job.id), 'the older failure trimmed').to.equal(undefined);
       } finally {
-        await consumer.close();
         await small.close();
       }
     });

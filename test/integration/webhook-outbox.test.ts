@@ -8,6 +8,7 @@ import { deliveryId } from '../../src/lib/store/callbacks.js';
 import type { JobOutcome, Store } from '../../src/lib/store/index.js';
 import { exited, fixture, forkWorker } from '../helpers/fork.js';
 import type { Received, Receiver } from '../helpers/receiver.js';
+import { loseWorkerUntilFailed } from '../helpers/lost-worker.js';
 import { useWebhookRig } from '../helpers/webhook-rig.js';
 import { latch, waitFor } from '../helpers/wait.js';
 
@@ -140,19 +141,7 @@ describe('completion webhooks as an outbox [redis]', function () {
   it('delivers the failure of a job the supervisor fails for good, its worker lost once too often', async () => {
     startWebhooks();
     const { job } = await store.enqueue({ queue: 'document', data: { steps: 1 }, callbackUrl: `${base}/lost` });
-    // Each time, a worker takes the job and is gone before it ends; the supervisor releases what it held.
-    // (A job an earlier test left waiting just completes.)
-    for (let round = 0; ; round++) {
-      const consumer = store.consume('document', (active, { signal }) => new Promise((resolve) => {
-        if (active.id !== job.id) resolve({ kind: 'completed', result: null });
-        signal.addEventListener('abort', () => resolve({ kind: 'retry', error: new Error('gone') }));
-      }), { concurrency: 1 });
-      const held = await waitFor(() => consumer.held().find((h) => h.id === job.id), { message: `the job held (${round})` });
-      await consumer.close();
-      expect(await store.releaseJobs('document', [held], 'was killed')).to.deep.equal([job.id]);
-      if ((await store.get('document', job.id))?.state === 'failed') break;
-      expect(round, 'released more often than MAX_LOST + 1').to.be.below(2);
-    }
+    await loseWorkerUntilFailed(store, 'document', job.id); // an earlier test's waiting job just completes
     const delivered = await waitFor(() => posted().find((p) => p.path === '/lost'), { timeoutMs: 30_000, message: 'the failure POSTed' });
     expect(JSON.parse(delivered.body)).to.deep.include({ id: job.id, queue: 'document', state: 'failed', error: 'job lost its worker 3 times (was killed)' });
     expect(await deliveriesOf(job.id), 'one delivery').to.have.length(1);

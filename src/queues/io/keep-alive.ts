@@ -3,8 +3,10 @@
 // an outage the far side has forgotten the connections the pool still holds,
 // and the first request written on one of them is reset. Such a request was
 // lost with its connection, so one that is safe to repeat (a GET, or one its
-// caller says changes nothing) is sent once more on a new connection; the pool's
-// other idle sockets went through the same outage and are dropped with it.
+// caller says changes nothing) is sent once more; the pool's idle sockets went
+// through the same outage and are dropped first, so it goes on a new connection
+// (or on one that has just answered another request). Should that fail too, the
+// caller gets the error as it came.
 // URLs from job data do not come here: url-guard.ts opens a connection per
 // request (agent: false), so none of its sockets can go stale.
 import http from 'node:http';
@@ -45,7 +47,9 @@ export class KeepAliveClient {
       if (!(error instanceof StaleSocketError)) throw error;
       this.dropIdle();
       if (!repeatable) throw error.original;
-      return this.send(url, options);
+      return this.send(url, options).catch((again: unknown) => {
+        throw again instanceof StaleSocketError ? again.original : again;
+      });
     }
   }
 

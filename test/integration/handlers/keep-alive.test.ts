@@ -60,7 +60,8 @@ describe('keep-alive pool after its sockets went stale', () => {
     await Promise.all([get(client), get(client), get(client)]); // three sockets in the pool
     expect(connections).to.equal(3);
     expect((await get(client)).status).to.equal(200);
-    expect((await get(client)).status, 'the retry connection is pooled and fresh').to.equal(200);
+    expect((await get(client)).status, 'the retry connection, pooled, goes stale in its turn and is replaced').to.equal(200);
+    expect(connections, 'one new connection for each reset: none of the dropped sockets was tried again').to.equal(5);
   });
 
   it('does not send twice a POST that is not safe to repeat', async () => {

@@ -173,21 +173,26 @@ export class BullConsumer implements Consumer {
       outcome = failure(active, coerceError(thrown)); // a processor breaking its contract: it should never reject
     } finally {
       this.running.delete(id);
-      this.tokens.delete(id);
       this.lockWatch.ended(id);
     }
-    if (fencedOut(controller)) {
-      // Whatever the attempt came to, another attempt may own the job now: nothing is recorded, and
-      // BullMQ leaves a WaitingError's job where it is, for stalled recovery to give back.
-      this.events.lockLost?.(active, controller.signal.reason);
-      throw new WaitingError();
+    // The token stays listed (in heartbeats) while the outcome's own writes go out: a worker that dies
+    // meanwhile still holds the job, and the supervisor's release can give it back at once.
+    try {
+      if (fencedOut(controller)) {
+        // Whatever the attempt came to, another attempt may own the job now: nothing is recorded, and
+        // BullMQ leaves a WaitingError's job where it is, for stalled recovery to give back.
+        this.events.lockLost?.(active, controller.signal.reason);
+        throw new WaitingError();
+      }
+      // The cancel request wins over however the attempt failed (a timeout that fired just before it, say).
+      if (this.cancelling.has(id) && outcome.kind !== 'completed') outcome = CANCELLED;
+      const settled: Settled = { active, outcome };
+      this.settled.set(job, settled);
+      await this.enqueueDelivery(job, settled);
+      return await this.toBullMQ(job, settled);
+    } finally {
+      this.tokens.delete(id);
     }
-    // The cancel request wins over however the attempt failed (a timeout that fired just before it, say).
-    if (this.cancelling.has(id) && outcome.kind !== 'completed') outcome = CANCELLED;
-    const settled: Settled = { active, outcome };
-    this.settled.set(job, settled);
-    await this.enqueueDelivery(job, settled);
-    return this.toBullMQ(job, settled);
   }
 
   /**

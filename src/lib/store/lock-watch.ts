@@ -39,8 +39,11 @@ export class LockWatch {
     this.fence = new Fence({ lockLostAfterMs: options.lockMs / 2, cutOffAfterMs: options.storeCutOffMs }, Date.now());
     worker.on('locksRenewed', ({ jobIds }) => this.fence.renewed(jobIds, Date.now()));
     // A refused renewal means another worker holds the lock now, or it expired: no reason to wait for the timer.
+    // The refusal is the store's answer: it is contact, not silence.
     worker.on('lockRenewalFailed', (jobIds) => {
-      for (const id of jobIds) this.abort(this.fence.lose(id, Date.now()));
+      const now = Date.now();
+      this.fence.contact(now);
+      for (const id of jobIds) this.abort(this.fence.lose(id, now));
     });
     this.intervalMs = Math.min(CHECK_MS, options.storeCutOffMs / 4);
     this.timer = setInterval(() => this.check(), this.intervalMs);

@@ -1,6 +1,6 @@
 // Flows: a tree of jobs, added atomically by BullMQ's FlowProducer, where a
 // parent waits for its children (which may sit on other queues). Each node gets
-// the same options as a single enqueue, so retries, retention and timeouts hold.
+// the same options as a single enqueue, so retries and timeouts hold.
 import type { FlowJob, FlowProducer, JobNode, JobsOptions } from 'bullmq';
 import { newJobId } from './job-id.js';
 import type { EnqueueInput, FlowInput, FlowResult } from './types.js';

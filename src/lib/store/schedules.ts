@@ -13,7 +13,7 @@ import type { EnqueueInput, EnqueueResult, JobView, ScheduleRecord, ScheduleStor
 export interface ScheduleDeps {
   records: ScheduleRuns;
   queue(name: string): Queue;
-  /** The options every job of this priority gets (attempts, backoff, retention, timeout). */
+  /** The options every job of this priority gets (attempts, backoff, timeout). */
   templateOptions(priority: number): JobsOptions;
   enqueue(input: EnqueueInput): Promise<EnqueueResult>;
   get(queue: string, id: string): Promise<JobView | undefined>;

@@ -9,7 +9,7 @@ import type { ApiConfig } from '../lib/config.js';
 import { ApiError } from './errors.js';
 import { jsonShapeIssue } from './json-shape.js';
 
-export const JSON_TYPES = ['application/json', 'application/*+json'];
+const JSON_TYPES = ['application/json', 'application/*+json'];
 
 const hasBody = (req: IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;

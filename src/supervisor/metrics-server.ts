@@ -75,11 +75,11 @@ export interface MetricsServer {
  * the store), but only the supervisor knows it is its workers that stopped.
  */
 export async function startMetricsServer(
-  port: number, render: () => Promise<{ contentType: string; body: string }>, readiness?: () => { ready: boolean; storeCutOff: string[] },
+  port: number, render: () => Promise<{ contentType: string; body: string }>, readiness: () => { ready: boolean; storeCutOff: string[] },
 ): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const path = req.url?.split('?')[0];
-    if (req.method === 'GET' && path === '/ready' && readiness) {
+    if (req.method === 'GET' && path === '/ready') {
       const { ready, storeCutOff } = readiness();
       const body = ready ? { status: 'ready', storeCutOff } : { status: 'not_ready', storeCutOff, error: { code: 'store_cut_off', message: `cut off from the store: ${storeCutOff.join(', ')}` } };
       res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));

@@ -341,15 +341,16 @@ export class Supervisor {
     this.options.logger.warn({ queue: worker.queue, pid: worker.pid, reason, rss, eventLoopLagMs, action, ...extra }, `worker ${action}: ${reason}`);
   }
 
-  /**
-   * Prometheus text: the supervisor's series and every worker's, aggregated. A worker that
-   * exits between its answer and the retired totals is counted once, in the totals.
-   */
   /** This host's word on its workers, for a load balancer or an operator asking the host itself: which queues are cut off from the store. */
   hostReadiness(): { ready: boolean; storeCutOff: string[] } {
     const storeCutOff = [...new Set(this.workers.filter((w) => w.stats.storeCutOff).map((w) => w.queue))];
     return { ready: storeCutOff.length === 0, storeCutOff };
   }
+
+  /**
+   * Prometheus text: the supervisor's series and every worker's, aggregated. A worker that
+   * exits between its answer and the retired totals is counted once, in the totals.
+   */
 
   async metricsExposition(timeoutMs = 1000): Promise<{ contentType: string; body: string }> {
     const asked = [...this.workers];

@@ -51,9 +51,7 @@ async function addGroup(ctx: StoreContext, queue: string, group: EnqueueInput[])
     ctx.indexCreated(queue, ids.map((id, i) => ({ id, createdAt: now, tenant: tenantOf(group[i]!) }))),
     ctx.indexAll(group.map((input, i) => allEntry(input, ids[i]!, now))),
   ]);
-  const added = jobs.map((job, i) => afterAdd(ctx, group[i]!, job, ids[i]!));
-  // A bulk of plain jobs has no promise among these: no round through Promise.all for each.
-  return added.some((result) => result instanceof Promise) ? Promise.all(added) : (added as EnqueueResult[]);
+  return Promise.all(jobs.map((job, i) => afterAdd(ctx, group[i]!, job, ids[i]!)));
 }
 
 export async function enqueueFlow(ctx: StoreContext, flow: FlowInput): Promise<FlowResult> {
@@ -94,7 +92,7 @@ function allEntry(input: Omit<EnqueueInput, 'data'>, id: string, createdAt: numb
 /** Synchronous unless the add met a dedup key or the job has a project: a bulk of plain jobs makes no promise per job. */
 function afterAdd(ctx: StoreContext, input: EnqueueInput, job: Job, jobId: string): EnqueueResult | Promise<EnqueueResult> {
   const state = (job.opts.delay ?? 0) > 0 ? 'delayed' : 'waiting';
-  if (job.id === jobId && !input.projectId) return createdResult(ctx, input.queue, job, jobId, state);
+  if (job.id === jobId && !input.projectId) return new CreatedResult(ctx, input.queue, job, jobId, state);
   return (async () => {
     if (job.id !== jobId) {
       const existing = await ctx.get(input.queue, String(job.id));
@@ -105,7 +103,7 @@ function afterAdd(ctx: StoreContext, input: EnqueueInput, job: Job, jobId: strin
     if (input.projectId) {
       await ctx.side.jobIndex.addToProject(input.queue, input.projectId, { id: jobId, createdAt: job.timestamp, tenant: tenantOf(input) });
     }
-    return createdResult(ctx, input.queue, job, jobId, state);
+    return new CreatedResult(ctx, input.queue, job, jobId, state);
   })();
 }
 
@@ -128,9 +126,6 @@ class CreatedResult implements EnqueueResult {
     return (this.#view ??= viewOf(this.#ctx, this.#queue, this.#bullJob, this.state));
   }
 }
-
-const createdResult = (ctx: StoreContext, queue: string, job: Job, id: string, state: 'waiting' | 'delayed'): EnqueueResult =>
-  new CreatedResult(ctx, queue, job, id, state);
 
 /** In first-seen order of the keys, each group in input order. */
 function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {

@@ -67,7 +67,6 @@ export async function privateRedis(bind: string[] = ['127.0.0.1']): Promise<Serv
       child?.kill('SIGCONT');
     },
     async destroy() {
-      child?.kill('SIGCONT'); // a frozen server would not die of the SIGKILL below until thawed
       if (child && child.exitCode === null && child.signalCode === null) await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -5,10 +5,10 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { openRedisSideData, type SideData } from '../../../src/lib/store/side/index.js';
 import type { JobView } from '../../../src/lib/store/index.js';
-import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService } from '../../helpers/services.js';
+import { dropRedisPrefix, REDIS_URL, redisAnswers, requireService, uniqueName } from '../../helpers/services.js';
 
 describe('side data on Redis: a failed command in a batch', () => {
-  const prefix = `side-errors-${process.pid}`;
+  const prefix = uniqueName('side-errors');
   let side: SideData;
   let redis: Redis;
 

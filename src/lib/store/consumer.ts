@@ -9,7 +9,7 @@
 // rides on BullMQ's own lock renewals and one timer per worker: a job whose lock
 // this worker cannot renew is aborted and its outcome discarded, and a worker cut
 // off from its store stops fetching.
-// A little over ~300 lines on purpose: the fetch loop and what it records around BullMQ share one Worker and its events.
+// Whole on purpose (about 400 lines): the fetch loop and what it records around BullMQ share one Worker and its events.
 import { UnrecoverableError as BullUnrecoverableError, WaitingError, type Job, type Queue, type Worker } from 'bullmq';
 import { coerceError, isUnrecoverable, JobCancelledError } from '../errors.js';
 import { createWorker, type Engine } from './connection.js';

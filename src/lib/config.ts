@@ -274,7 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepFailed: { count: e.JOB_KEEP_FAILED_COUNT, ageSeconds: e.JOB_KEEP_FAILED_AGE_S },
       lockMs: e.JOB_LOCK_MS,
       stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
-      storeCutOffMs: e.JOBVISOR_STORE_CUTOFF_MS ?? Math.round(e.JOB_LOCK_MS / 2),
+      storeCutOffMs: e.JOBVISOR_STORE_CUTOFF_MS, // unset: half the lock time, as the store applies it
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     hostForgetMs: e.JOBVISOR_HOST_FORGET_MS,

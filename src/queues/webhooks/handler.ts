@@ -4,6 +4,7 @@
 // refuses is a failed delivery, for good). Each attempt, and how it went, lands on the
 // finished job's timeline, and so does a delivery dropped because that end never landed.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../lib/config.js';
 import { UnrecoverableError, coerceError } from '../../lib/errors.js';
 import type { JobView } from '../../lib/store/index.js';
 import { SIGNATURE_HEADER, signWebhook } from '../../lib/webhook-signature.js';
@@ -14,10 +15,19 @@ import { judgeSource, type SourceVerdict } from './source.js';
 
 /**
  * How long a delivery waits for its job's end to be recorded, spending none of its
- * attempts (those are the receiver's). The default lock time plus stalled interval: by
- * then a job whose worker died has been recovered, and the delivery is dropped.
+ * attempts (those are the receiver's): the lock time plus the stalled interval
+ * (60 s by default). By then a job whose worker died has been recovered, and the
+ * delivery is dropped. Read once, from the worker's own settings.
  */
-const SOURCE_WAIT_MS = 60_000;
+let sourceWaitMs: number | undefined;
+
+function sourceWait(): number {
+  if (sourceWaitMs === undefined) {
+    const { lockMs, stalledIntervalMs } = loadConfig().jobs;
+    sourceWaitMs = lockMs + stalledIntervalMs;
+  }
+  return sourceWaitMs;
+}
 const POLL_FIRST_MS = 25;
 const POLL_MAX_MS = 1000;
 
@@ -30,14 +40,14 @@ function secret(): string {
 /** The verdict on the delivery's source job, once it is not "wait"; the job's view beside it. */
 async function checkSource(delivery: WebhookJob, ctx: HandlerContext): Promise<{ verdict: SourceVerdict; view?: JobView }> {
   if (!delivery.source) return { verdict: judgeSource(delivery, undefined) };
-  const deadline = Date.now() + SOURCE_WAIT_MS;
+  const deadline = Date.now() + sourceWait();
   for (let pause = POLL_FIRST_MS; ; pause = Math.min(pause * 2, POLL_MAX_MS)) {
     const view = await ctx.jobs.get(delivery.payload.queue, delivery.payload.id);
     const verdict = judgeSource(delivery, view);
     if (verdict.kind !== 'wait') return { verdict, ...(view ? { view } : {}) };
     // Said once, so that a delivery seen active in the dashboard tells what it waits for.
     if (pause === POLL_FIRST_MS) await ctx.progress({ current: 0, total: 1, message: `waiting for ${delivery.payload.queue}/${delivery.payload.id} to record its end` });
-    if (Date.now() + pause > deadline) throw new Error(`the job's ${delivery.payload.state} end is not recorded after ${SOURCE_WAIT_MS / 1000} s`);
+    if (Date.now() + pause > deadline) throw new Error(`the job's ${delivery.payload.state} end is not recorded after ${sourceWait() / 1000} s`);
     await sleep(pause, undefined, { signal: ctx.signal });
   }
 }

@@ -4,11 +4,9 @@
 // one-minute windows in this process's memory, as express-rate-limit's memory
 // store keeps them, at the cost of a Map lookup per request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import type { Caller } from './auth.js';
 import { ApiError } from './errors.js';
-import { callerOfResponse } from './routes/access.js';
 
 const WINDOW_MS = 60_000;
 
@@ -48,12 +46,3 @@ export function enqueueLimit(limit: number): EnqueueLimit {
   };
 }
 
-/** The limit as middleware, for a route whose every request enqueues one job. */
-export const takeOne = (limit: EnqueueLimit): RequestHandler => (req, res, next) => {
-  try {
-    limit.take(callerOfResponse(res), req, res, 1);
-    next();
-  } catch (error) {
-    next(error);
-  }
-};

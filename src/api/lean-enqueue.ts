@@ -31,7 +31,7 @@ export function leanEnqueue(ctx: ApiContext, { handlers, start, securityHeaders 
   const routes = new Map<string, EnqueueHandler>([['/api/jobs', handlers.single], ['/api/jobs/bulk', handlers.bulk]]);
 
   const serve = async (req: IncomingMessage, res: ServerResponse, handler: EnqueueHandler, caller: Caller) => {
-    // The single route spends its budget before reading the body, as express's takeOne does; a bulk after counting its jobs.
+    // The single route spends its budget before reading the body, as the express route's takeOne does; a bulk after counting its jobs.
     if (handler === handlers.single) handlers.limit.take(caller, req, res, 1);
     await handler(req, res, caller, await read(req, res));
   };

@@ -6,7 +6,7 @@
 // serves them ahead of express, and express's router below serves them too,
 // for the requests the lean path leaves to it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { DEFAULT_TENANT } from '../../lib/tenants.js';
 import { traceEnqueue } from '../../lib/tracing.js';
@@ -16,7 +16,7 @@ import { QUEUES } from '../../queues/index.js';
 import type { Caller } from '../auth.js';
 import { jsonBody } from '../body.js';
 import type { ApiContext } from '../context.js';
-import { enqueueLimit, takeOne, type EnqueueLimit } from '../enqueue-limit.js';
+import { enqueueLimit, type EnqueueLimit } from '../enqueue-limit.js';
 import { ApiError, sendJson } from '../errors.js';
 import { enqueueBulkOnce, enqueueOnce, idempotencyKey, type Enqueued } from '../idempotency.js';
 import { apiJob } from '../job-shape.js';
@@ -97,6 +97,16 @@ export function enqueueHandlers(ctx: ApiContext): EnqueueHandlers {
 
   return { limit, single, bulk };
 }
+
+/** The limit as middleware, for the single route: it spends one before the body is read, as the lean path does. */
+const takeOne = (limit: EnqueueLimit): RequestHandler => (req, res, next) => {
+  try {
+    limit.take(callerOfResponse(res), req, res, 1);
+    next();
+  } catch (error) {
+    next(error);
+  }
+};
 
 /** The same routes through express, for the requests the lean path does not take (another spelling of the path, a failed auth). */
 export function enqueueRouter(ctx: ApiContext, handlers: EnqueueHandlers): Router {

@@ -3,8 +3,8 @@
 // (for the dashboard in a browser) as the password of HTTP Basic auth. Failed
 // attempts are counted per address, and past AUTH_FAILURE_LIMIT a minute the
 // address gets 429 instead of another guess; a valid key is never held back.
-// A user key belongs to one tenant (README, Tenants): routes read it from
-// `res.locals.tenant`, which is unset for an admin key (every tenant).
+// A user key belongs to one tenant (README, Tenants): routes read the caller
+// from `res.locals.caller`, whose tenant is unset for an admin key (every tenant).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
@@ -103,9 +103,7 @@ export function createAuth(config: Pick<Config, 'apiKeys' | 'adminApiKeys' | 'pr
       return void Promise.resolve(failures(req, res, () => refuse(req, res, Boolean(options.basicChallenge)))).catch(next);
     }
     if (role === 'admin' && granted.role !== 'admin') return send(res, new ApiError(403, 'forbidden', 'this route needs an admin key'));
-    res.locals.role = granted.role;
-    res.locals.tenant = granted.tenant;
-    res.locals.keyId = granted.keyId; // which configured key, for per-key budgets without digesting it again
+    res.locals.caller = granted; // with which configured key, for per-key budgets without digesting it again
     next();
   };
 

@@ -2,7 +2,7 @@
 // the tenant a request is confined to (README, Tenants).
 import type { Response } from 'express';
 import { newJobId, type EnqueueInput } from '../../lib/store/index.js';
-import type { Caller, Role } from '../auth.js';
+import type { Caller } from '../auth.js';
 import { isQueueName, QUEUES, type QueueName } from '../../queues/index.js';
 import { ApiError, unknownQueue } from '../errors.js';
 import type { EnqueueBody } from '../schemas.js';
@@ -12,12 +12,10 @@ export function statusUrl(queue: string, id: string): string {
 }
 
 /** The tenant a request is confined to; undefined for an admin key, which sees every tenant. */
-export const scopeOf = (res: Response): string | undefined => res.locals.tenant as string | undefined;
-export const isAdmin = (res: Response) => res.locals.role === 'admin';
+export const scopeOf = (res: Response): string | undefined => (res.locals.caller as Caller | undefined)?.tenant;
+export const isAdmin = (res: Response) => (res.locals.caller as Caller | undefined)?.role === 'admin';
 /** Who auth's middleware let through, as the lean enqueue path gets it from auth directly. */
-export const callerOfResponse = (res: Response): Caller => ({
-  role: res.locals.role as Role, tenant: res.locals.tenant as string | undefined, keyId: res.locals.keyId as string | undefined,
-});
+export const callerOfResponse = (res: Response): Caller => res.locals.caller as Caller;
 
 export function queueAccess(queues: readonly QueueName[]) {
   const knownQueue = (queue: string): QueueName => {

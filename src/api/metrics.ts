@@ -66,21 +66,21 @@ function queueGauges(registry: Registry, snapshot: () => Promise<QueueSnapshot |
     oldestWaiting: perQueue('queue_oldest_waiting_seconds', 'How long the longest-waiting ready job has waited (queue latency); 0 when none waits',
       (s, queue) => ageSeconds(s.oldest.get(queue)?.waitingSince)),
     orphaned: perQueue('jobs_orphaned', 'Active jobs held by no live worker (their host silent), until the stalled check takes them back',
-      (s, queue) => orphanedOf(queue, s.counts.get(queue)!.active, { live: s.processes, silent: s.silent })),
+      (s, queue) => orphanedOf(queue, s.counts.get(queue)!.active, s.fleet)),
     unreachableHosts: new Gauge({
       name: `${PREFIX}hosts_unreachable`, help: 'Hosts all of whose workers are silent past their heartbeat TTL, not yet forgotten (JOBVISOR_HOST_FORGET_MS)',
       registers: [registry],
       async collect() {
         const current = await snapshot();
-        if (current) this.set(unreachableHosts({ live: current.processes, silent: current.silent }).length);
+        if (current) this.set(unreachableHosts(current.fleet).length);
       },
     }),
     liveWorkers: perQueue('queue_live_workers', 'Worker processes of the queue on any host that are not draining, from the process registry',
-      (s, queue) => workersOf(queue, s.processes).liveWorkers, options.expectedQueues ?? queues),
+      (s, queue) => workersOf(queue, s.fleet.live).liveWorkers, options.expectedQueues ?? queues),
     crashLooping: perQueue('queue_crash_looping', '1 while a supervisor marks the queue crash-looping',
       (_s, queue) => Number(supervisors.queue(queue).crashLooping)),
     largestWorker: perQueue('queue_worker_max_rss_bytes', "Resident set size of the queue's largest live worker process, on any host",
-      (s, queue) => Math.max(0, ...s.processes.filter((p) => p.queue === queue).map((p) => p.rss))),
+      (s, queue) => Math.max(0, ...s.fleet.live.filter((p) => p.queue === queue).map((p) => p.rss))),
     budget: perQueue('queue_memory_budget_bytes', 'RSS budget of one worker process (QUEUE_<NAME>_MAX_MEMORY_MB, as the api is configured)',
       (_s, queue) => limits[queue]!.maxMemoryMb * MIB, configured),
     ceiling: perQueue('queue_memory_ceiling_bytes', 'RSS past which a worker is killed, not drained (budget × hard memory factor, as the api is configured)',

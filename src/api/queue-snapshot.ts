@@ -3,7 +3,7 @@
 // per queue, and the process registry (live and silent workers). Concurrent
 // scrapes share one read; a failed read serves the last snapshot, if any.
 import type { Logger } from '../lib/logger.js';
-import type { OldestJobs, ProcessRecord, StateCounts, Store } from '../lib/store/index.js';
+import type { OldestJobs, ProcessListing, ProcessRecord, StateCounts, Store } from '../lib/store/index.js';
 import type { StoreCall } from './store-call.js';
 
 /** Shorter than a request's store timeout: a scrape must not wait out a backend that is down. */
@@ -12,10 +12,8 @@ const READ_TIMEOUT_MS = 2000;
 export interface QueueSnapshot {
   counts: Map<string, StateCounts>;
   oldest: Map<string, OldestJobs>;
-  /** The live records of the registry. */
-  processes: ProcessRecord[];
-  /** The silent ones, not yet forgotten. */
-  silent: ProcessRecord[];
+  /** The registry's live records, and its silent ones not yet forgotten. */
+  fleet: ProcessListing;
 }
 
 export interface SnapshotOptions {
@@ -39,10 +37,9 @@ export function snapshotReader(options: SnapshotOptions): () => Promise<QueueSna
       Promise.all(queues.map((queue) => call(store.oldest(queue), READ_TIMEOUT_MS))),
       call(store.listFleet(), READ_TIMEOUT_MS),
     ]);
-    const { live: processes, silent } = fleet;
-    options.onProcesses?.(processes);
+    options.onProcesses?.(fleet.live);
     const byQueue = <T>(values: T[]) => new Map(queues.map((queue, i) => [queue, values[i]!]));
-    cached = { at: Date.now(), snapshot: { counts: byQueue(counts), oldest: byQueue(oldest), processes, silent } };
+    cached = { at: Date.now(), snapshot: { counts: byQueue(counts), oldest: byQueue(oldest), fleet } };
   }
 
   return async () => {

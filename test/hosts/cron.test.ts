@@ -1,12 +1,18 @@
 // Cron across hosts: both hosts reconcile the same schedule (every 2 s) and consume its queue;
-// host B is cut off for several ticks and healed. Each tick must make exactly one job, run once.
+// host B is cut off for several ticks and healed. No tick may make two jobs, each job runs once,
+// and the schedule keeps ticking through the partition. A tick may be skipped, never doubled:
+// BullMQ schedules the next tick from the worker that takes the current one, for the next tick
+// after that worker's now, so a worker delayed or cut off between the two moves the next run on
+// (README, Once per tick). How many were skipped is printed.
 import { waitFor } from '../helpers/wait.js';
-import { useHosts } from './harness.js';
+import { LOCK_MS, STALLED_INTERVAL_MS, useHosts } from './harness.js';
 import { cut, heal } from './network.js';
 import { Checks, registered } from './steps.js';
 
 const PERIOD_MS = 2000;
 const EVERY_TWO_SECONDS = '*/2 * * * * *';
+/** The longest a tick can wait to be scheduled: the tick before it taken by a worker then cut off, and taken back by BullMQ's stalled check. */
+const LONGEST_GAP_MS = LOCK_MS + 2 * STALLED_INTERVAL_MS + PERIOD_MS;
 
 /** The tick a scheduled job was made for, from its id (`repeat:<schedule>:<ms>`). */
 function tickOf(id: string): number {
@@ -45,8 +51,10 @@ describe('many hosts: cron across a partition', function () {
 
     const check = new Checks();
     check.that('no tick made two jobs', new Set(ticks).size === ticks.length, ticks);
-    const gaps = ticks.slice(1).map((tick, i) => tick - ticks[i]!).filter((gap) => gap !== PERIOD_MS);
-    check.that('no tick was skipped, before, during or after the partition', gaps.length === 0, gaps);
+    const gaps = ticks.slice(1).map((tick, i) => tick - ticks[i]!);
+    const skipped = gaps.reduce((n, gap) => n + gap / PERIOD_MS - 1, 0);
+    console.log(`      cron across a partition: ${ticks.length} ticks, ${skipped} skipped`);
+    check.that('ticks on the schedule\'s own times, and none waited past a lock time and two stalled checks', gaps.every((gap) => gap % PERIOD_MS === 0 && gap <= LONGEST_GAP_MS), gaps);
     check.that('a tick fell in the partition', ticks.some((tick) => tick > cutAt && tick < healAt));
     check.that('every tick\'s job completed exactly once', runs !== undefined && runs.every((j) => j.timeline.filter((e) => e.event === 'completed').length === 1));
     check.that('A alone ran the ticks during the partition', ranDuringCut.size === 1 && ranDuringCut.has(a.hostname), [...ranDuringCut]);
